@@ -1,0 +1,1 @@
+"""seqbench harness: configuration, planning, training, measurement, storage and summaries."""

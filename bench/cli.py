@@ -1,0 +1,67 @@
+"""Command line: ``python -m bench run|list``. Parses, validates, then calls one function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.config import ConfigError, load_config
+
+RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by argparse
+    "task": "task to train on (see `list`)",
+    "models": "comma-separated models (default: all five)",
+    "lengths": "comma-separated task lengths T (default: the preset's for the task)",
+    "seeds": "comma-separated seeds",
+    "preset": "budget preset: quick (default), standard, paper",
+    "steps": "training steps per run",
+    "batch_size": "sequences per training step",
+    "params": "trainable-parameter target every model's width is solved for (within 5%%)",
+    "lrs": "comma-separated learning-rate grid, the same for every model",
+    "warmup_frac": "fraction of steps of linear warm-up before the cosine decay",
+    "weight_decay": "AdamW weight decay (matrices only)",
+    "clip_norm": "gradient-norm clipping threshold",
+    "eval_every": "steps between validation evaluations",
+    "val_size": "validation sequences (learning-rate choice, steps to solve)",
+    "test_size": "held-out test sequences (reported metrics)",
+    "device": "auto (CUDA when present), cpu or cuda",
+    "threads": "CPU threads per run (default: torch's default)",
+    "executor": "subprocess (default: one process per run) or inline",
+    "out": "results folder (default: results/<task>-<preset>)",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m bench", description="Long-range sequence-model benchmark.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="train every model on a task and summarise")
+    for name, help_text in RUN_FLAGS.items():
+        run.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
+    run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
+    run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    commands.add_parser("list", help="tasks, models and presets, with their parameters")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        from bench.listing import render_listing
+
+        print(render_listing())
+        return 0
+    try:
+        config = load_config({k: getattr(args, k) for k in RUN_FLAGS}, args.config)
+    except ConfigError as exc:
+        print(f"python -m bench run: error: {exc}", file=sys.stderr)
+        return 2
+    from bench.sweep import run_sweep
+
+    run_sweep(config, progress=not args.no_progress)
+    return 0

@@ -1,0 +1,176 @@
+"""One strict, frozen sweep configuration: preset < TOML file < command-line flags.
+
+Unknown keys are rejected, names are checked against the registries (with a close-match
+suggestion), numbers must be positive, and cross-field rules (a length each task allows,
+options each model knows) hold before anything is written to disk.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+import models
+import tasks
+from bench.presets import PRESETS
+from tasks.registry_errors import unknown_name
+
+
+class ConfigError(ValueError):
+    """A bad input, worded as one line that names the field, the value and what is allowed."""
+
+
+def _split_commas(value: Any) -> Any:
+    """Accept "50,100" from the command line as well as [50, 100] from TOML."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",")]
+    return value
+
+
+class SweepConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    models: list[str] = Field(default_factory=lambda: list(models.MODELS), min_length=1)
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    preset: str = "quick"
+    lengths: list[int] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+    lrs: list[float] = Field(min_length=1)
+    steps: int = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    params: int = Field(gt=0)
+    warmup_frac: float = Field(ge=0.0, lt=1.0)
+    weight_decay: float = Field(ge=0.0)
+    clip_norm: float = Field(gt=0.0)
+    eval_every: int = Field(gt=0)
+    val_size: int = Field(gt=0)
+    test_size: int = Field(gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int | None = Field(default=None, gt=0)
+    executor: Literal["subprocess", "inline"] = "subprocess"
+    out: Path | None = None
+
+    _split = field_validator("models", "lengths", "seeds", "lrs", mode="before")(_split_commas)
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, name: str) -> str:
+        if name not in tasks.TASKS:
+            raise ValueError(unknown_name("task", name, tasks.TASKS))
+        return name
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str) -> str:
+        if name not in PRESETS:
+            raise ValueError(unknown_name("preset", name, PRESETS))
+        return name
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in models.MODELS:
+                raise ValueError(unknown_name("model", name, models.MODELS))
+        if len(set(names)) != len(names):
+            raise ValueError("each model may appear once")
+        return names
+
+    @field_validator("lengths", "lrs")
+    @classmethod
+    def _positive(cls, values: list) -> list:
+        if any(v <= 0 for v in values):
+            raise ValueError("every value must be > 0")
+        return values
+
+    @field_validator("seeds")
+    @classmethod
+    def _non_negative(cls, values: list[int]) -> list[int]:
+        if any(v < 0 for v in values):
+            raise ValueError("every seed must be >= 0")
+        return values
+
+    @field_validator("device")
+    @classmethod
+    def _device_present(cls, device: str) -> str:
+        if device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("CUDA is not available on this machine; use --device cpu or auto")
+        return device
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> SweepConfig:
+        try:
+            task = tasks.get_task(self.task, **self.task_params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"task_params: {exc}") from None
+        too_short = [n for n in self.lengths if n < task.min_length]
+        if too_short:
+            raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
+        for name, options in self.model_options.items():
+            if name not in models.MODELS:
+                raise ValueError(unknown_name("model in model_options", name, models.MODELS))
+            unknown = [k for k in options if k not in models.model_options(name)]
+            if unknown:
+                raise ValueError(unknown_name(f"{name} option", unknown[0], models.model_options(name)))
+        return self
+
+    @property
+    def resolved_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out if self.out is not None else Path("results") / f"{self.task}-{self.preset}"
+
+
+def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepConfig:
+    """Merge the preset, then the TOML file, then the flags the user gave (None = not given)."""
+    file_values = _read_toml(config_file) if config_file is not None else {}
+    given = {k: v for k, v in cli.items() if v is not None}
+    preset = given.get("preset", file_values.get("preset", "quick"))
+    if preset not in PRESETS:
+        raise ConfigError(f"preset: {unknown_name('preset', preset, PRESETS)}")
+    task = given.get("task", file_values.get("task"))
+    merged = {k: v for k, v in PRESETS[preset].items() if k != "lengths"}
+    merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
+    merged.update(file_values)
+    merged.update(given)
+    try:
+        return SweepConfig(**merged)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+    except ValueError as exc:  # raised by a registry inside a validator
+        raise ConfigError(str(exc)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config: file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    """The first error, as 'field: message (got value)'."""
+    err = exc.errors()[0]
+    message = err["msg"].removeprefix("Value error, ")
+    if not err["loc"]:  # a cross-field rule: its message names the fields itself
+        return message
+    field = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        allowed = ", ".join(SweepConfig.model_fields)
+        return f"{field}: unknown key; allowed keys: {allowed}"
+    if err["type"] == "missing":
+        return f"{field}: required"
+    return f"{field}: {message} (got {err['input']!r})"

@@ -1,0 +1,90 @@
+"""Timing statistics and peak memory, kept pure where they can be (DESIGN.md §3).
+
+CPU peak memory is the growth of the process's peak resident set (``ru_maxrss``) over
+its size at the start of the run, which is meaningful only in a fresh (forked) process
+per run; ``tracemalloc`` does not see torch allocations. The runner warms torch up with a
+tiny step first: the first op of a process maps ~110 MB of kernels and libraries, a
+constant that would otherwise hide how memory grows with length. The peak is then reset
+(``/proc/self/clear_refs``) so it covers the run alone. GPU peak memory is
+``max_memory_allocated`` after a reset.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class TimingStats:
+    median: float
+    iqr: float
+    n: int
+
+
+def timing_stats(samples: list[float]) -> TimingStats:
+    """Median and interquartile range (inclusive quartiles, as numpy's default)."""
+    if not samples:
+        raise ValueError("timing_stats needs at least one sample")
+    if len(samples) == 1:
+        return TimingStats(samples[0], 0.0, 1)
+    q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+    return TimingStats(statistics.median(samples), q3 - q1, len(samples))
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued GPU work, so a timer measures the work and not its launch."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        resident_pages = int(f.read().split()[1])
+    return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def max_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+class PeakMemory:
+    """Peak memory of the work done between ``start()`` and ``stop()``, in MiB."""
+
+    def __init__(self, device: str, fresh_process: bool):
+        self.device = device
+        self.fresh_process = fresh_process
+        self._rss_at_start = 0.0
+
+    @property
+    def method(self) -> str:
+        if self.device.startswith("cuda"):
+            return "cuda_max_memory_allocated"
+        return "ru_maxrss_delta" if self.fresh_process else "none"
+
+    def start(self) -> None:
+        if self.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+        elif self.fresh_process:
+            _reset_peak_rss()
+        self._rss_at_start = current_rss_mb()
+
+    def stop(self) -> float | None:
+        if self.device.startswith("cuda"):
+            return torch.cuda.max_memory_allocated() / 2**20
+        if not self.fresh_process:
+            return None  # a shared process's peak includes earlier runs: no honest number
+        return max(max_rss_mb() - self._rss_at_start, 0.0)
+
+
+def _reset_peak_rss() -> None:
+    """Set the peak resident set back to the current one (Linux >= 4.0); a no-op where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass

@@ -1,0 +1,104 @@
+"""A sweep as a list of runs: task x model x length x seed x learning rate."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+
+import models
+import tasks
+from bench.config import SweepConfig
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What 'identical' means within one comparison (DESIGN.md §2)."""
+
+    steps: int
+    batch_size: int
+    target_params: int
+    warmup_frac: float
+    weight_decay: float
+    clip_norm: float
+    eval_every: int
+    val_size: int
+    test_size: int
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: str
+    variant: str
+    task_params: dict
+    model: str
+    model_options: dict
+    seq_len: int
+    seed: int
+    lr: float
+    budget: Budget
+    device: str = "cpu"
+    threads: int | None = None
+    run_key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run_key", compute_run_key(self))
+
+
+def compute_run_key(spec: RunSpec) -> str:
+    """sha256 of the run's identity: what it computes, not where (device and threads left out)."""
+    identity = {
+        "schema": SCHEMA_VERSION,
+        "task": spec.task,
+        "variant": spec.variant,
+        "task_params": spec.task_params,
+        "model": spec.model,
+        "model_options": spec.model_options,
+        "seq_len": spec.seq_len,
+        "seed": spec.seed,
+        "lr": spec.lr,
+        "budget": dataclasses.asdict(spec.budget),
+    }
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def budget_of(config: SweepConfig) -> Budget:
+    return Budget(
+        steps=config.steps,
+        batch_size=config.batch_size,
+        target_params=config.params,
+        warmup_frac=config.warmup_frac,
+        weight_decay=config.weight_decay,
+        clip_norm=config.clip_norm,
+        eval_every=config.eval_every,
+        val_size=config.val_size,
+        test_size=config.test_size,
+    )
+
+
+def plan(config: SweepConfig) -> list[RunSpec]:
+    """Every run of the sweep, ordered model by model and short lengths first."""
+    task = tasks.get_task(config.task, **config.task_params)
+    budget = budget_of(config)
+    grid = itertools.product(config.models, sorted(config.lengths), config.seeds, config.lrs)
+    return [
+        RunSpec(
+            task=config.task,
+            variant=task.variant_id,
+            task_params=task.params(),
+            model=model,
+            model_options={**models.model_options(model), **config.model_options.get(model, {})},
+            seq_len=seq_len,
+            seed=seed,
+            lr=lr,
+            budget=budget,
+            device=config.resolved_device,
+            threads=config.threads,
+        )
+        for model, seq_len, seed, lr in grid
+    ]

@@ -1,0 +1,53 @@
+"""Named budgets. Every field can be overridden by a flag or a TOML key of the same name.
+
+``quick`` is the default and must finish a task's default sweep in minutes on a 2-core
+CPU (wall times measured and written in the README). ``lengths`` is per task because the
+tasks' length parameters mean different things (adding: T; copying: the delay T, T + 20 steps).
+"""
+
+from __future__ import annotations
+
+PRESETS: dict[str, dict] = {
+    "quick": {
+        "lengths": {"adding": [50, 100, 200], "copying": [10, 25, 50]},
+        "seeds": [0],
+        "lrs": [3e-3],
+        "steps": 400,
+        "batch_size": 64,
+        "params": 20_000,
+        "warmup_frac": 0.1,
+        "weight_decay": 0.01,
+        "clip_norm": 1.0,
+        "eval_every": 50,
+        "val_size": 512,
+        "test_size": 2048,
+    },
+    "standard": {
+        "lengths": {"adding": [50, 100, 200, 400, 800], "copying": [25, 50, 100, 200, 500]},
+        "seeds": [0, 1, 2],
+        "lrs": [1e-3, 3e-3, 1e-2],
+        "steps": 2_000,
+        "batch_size": 64,
+        "params": 50_000,
+        "warmup_frac": 0.1,
+        "weight_decay": 0.01,
+        "clip_norm": 1.0,
+        "eval_every": 100,
+        "val_size": 1_000,
+        "test_size": 10_000,
+    },
+    "paper": {
+        "lengths": {"adding": [100, 200, 500, 1000, 2000, 4000], "copying": [100, 200, 500, 1000, 2000]},
+        "seeds": [0, 1, 2, 3, 4],
+        "lrs": [3e-4, 1e-3, 3e-3, 1e-2],
+        "steps": 10_000,
+        "batch_size": 64,
+        "params": 100_000,
+        "warmup_frac": 0.05,
+        "weight_decay": 0.01,
+        "clip_norm": 1.0,
+        "eval_every": 250,
+        "val_size": 2_000,
+        "test_size": 10_000,
+    },
+}

@@ -1,0 +1,142 @@
+"""``run_one``: one RunSpec in, one flat result record out, whatever happens inside.
+
+A failure is a result: out of memory, a diverged loss or any exception becomes a record
+with its status, so a sweep never loses its other runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from datetime import UTC, datetime
+
+import torch
+
+import models
+import tasks
+from bench.env import environment
+from bench.measure import PeakMemory, synchronize, timing_stats
+from bench.plan import SCHEMA_VERSION, RunSpec
+from bench.seeds import derive_seed, make_generator
+from bench.train import TrainResult, evaluate, make_eval_set, train
+
+CPU_OOM_MESSAGE = "can't allocate memory"
+
+
+def configure_torch(spec: RunSpec) -> None:
+    if spec.threads is not None:
+        torch.set_num_threads(spec.threads)
+    if spec.device == "cpu":
+        # Subnormal floats from vanishing gradients slow CPU arithmetic up to 14x (DESIGN.md §3);
+        # flushed for every model alike, and recorded.
+        torch.set_flush_denormal(True)
+
+
+def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True) -> dict:
+    started_at, start = datetime.now(UTC), time.perf_counter()
+    record = identity_record(spec)
+    try:
+        record.update(_train_and_measure(spec, fresh_process, progress))
+        record["status"] = "diverged" if record["diverged_step"] is not None else "ok"
+    except torch.OutOfMemoryError as exc:
+        record.update(status="oom", error=f"{type(exc).__name__}: {exc}")
+    except RuntimeError as exc:
+        status = "oom" if CPU_OOM_MESSAGE in str(exc) else "error"
+        record.update(status=status, error=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, never fatal to the sweep
+        record.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    record.update(environment(spec.device))
+    record["flush_denormal"] = spec.device == "cpu"
+    record["started_at"] = started_at.isoformat()
+    record["finished_at"] = datetime.now(UTC).isoformat()
+    record["wall_s"] = time.perf_counter() - start
+    return record
+
+
+def identity_record(spec: RunSpec) -> dict:
+    """The fields every record has, whether the run finished or not."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "run_key": spec.run_key,
+        "status": "error",
+        "error": None,
+        "task": spec.task,
+        "variant": spec.variant,
+        "task_params": spec.task_params,
+        "model": spec.model,
+        "model_options": spec.model_options,
+        "seq_len": spec.seq_len,
+        "seed": spec.seed,
+        "lr": spec.lr,
+        **dataclasses.asdict(spec.budget),
+    }
+
+
+def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
+    """One tiny training step of the same family, so one-time library loading is not charged to the run."""
+    model = models.build_model(spec.model, task.spec, width=8, **spec.model_options).to(spec.device)
+    batch = task.sample(2, task.min_length + 1, generator=make_generator(0, spec.device))
+    task.metrics(model(batch.x), batch)["loss"].backward()
+    torch.optim.AdamW(model.parameters()).step()
+
+
+def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> dict:
+    configure_torch(spec)
+    task = tasks.get_task(spec.task, **spec.task_params)
+    with torch.random.fork_rng(devices=[]):  # the global RNG is left as found
+        _warm_up(spec, task)
+        memory = PeakMemory(spec.device, fresh_process)
+        memory.start()
+        torch.manual_seed(derive_seed(spec.seed, "init", spec.model))  # initialisation has its own seed
+        model = models.build_model(spec.model, task.spec, target_params=spec.budget.target_params, **spec.model_options)
+    model.to(spec.device)
+
+    def stream(split: str) -> torch.Generator:  # train, validation and test data never share a stream
+        return make_generator(derive_seed(spec.seed, split, spec.variant, spec.seq_len), spec.device)
+
+    val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, stream("val"))
+    test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, stream("test"))
+    result = train(
+        model, task, spec.budget, lr=spec.lr, seq_len=spec.seq_len, data=stream("train"),
+        val_set=val_set, device=spec.device, progress=progress,
+    )
+    val = evaluate(model, task, val_set)
+    test_start = time.perf_counter()
+    test = evaluate(model, task, test_set)
+    synchronize(spec.device)
+    test_seconds = time.perf_counter() - test_start
+    peak_mem = memory.stop()
+
+    length = task.total_length(spec.seq_len)
+    return {
+        "total_length": length,
+        "n_params": models.count_parameters(model),
+        "width": model.width,
+        **{f"val_{name}": value for name, value in val.items()},
+        **{f"test_{name}": value for name, value in test.items()},
+        **{f"baseline_{name}": value for name, value in task.baseline(spec.seq_len).items()},
+        "solved": result.diverged_step is None and task.solved(test),
+        **_training_summary(result, spec, length),
+        "infer_tokens_per_s": spec.budget.test_size * length / test_seconds,
+        "peak_mem_mb": peak_mem,
+        "mem_method": memory.method,
+    }
+
+
+def _training_summary(result: TrainResult, spec: RunSpec, length: int) -> dict:
+    # The first step pays for lazy initialisation; it is reported apart from the steady state.
+    steady = result.step_seconds[1:] or result.step_seconds
+    stats = timing_stats(steady)
+    return {
+        "steps_run": len(result.step_seconds),
+        "steps_to_solve": result.steps_to_solve,
+        "seconds_to_solve": result.seconds_to_solve,
+        "diverged_step": result.diverged_step,
+        "clipped_frac": result.clipped_steps / max(1, len(result.step_seconds)),
+        "curve": result.curve,
+        "train_step_ms": stats.median * 1e3,
+        "train_step_ms_iqr": stats.iqr * 1e3,
+        "first_step_ms": result.step_seconds[0] * 1e3,
+        "train_tokens_per_s": spec.budget.batch_size * length / stats.median,
+        "train_s": sum(result.step_seconds),
+    }

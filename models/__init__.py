@@ -1,0 +1,114 @@
+"""Model registry: ``build_model(name, spec, width=..., target_params=..., **options)``.
+
+Every family is built around the same encoder and head (``models.base``). Given a
+parameter target instead of a width, the width is solved so the trainable parameter
+count lands as close to the target as the family's width granularity allows, and
+must be within ``PARAM_TOLERANCE`` of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from models.base import SequenceModel, count_parameters
+from models.rnn import RNNBackbone, RNNOptions
+from models.ssm import SSMBackbone, SSMOptions
+from models.transformer import TransformerBackbone, TransformerOptions
+from tasks.base import TaskSpec
+from tasks.registry_errors import unknown_name
+
+PARAM_TOLERANCE = 0.05
+MAX_WIDTH = 8192
+
+
+@dataclass(frozen=True)
+class Family:
+    options: type  # frozen dataclass of the family's options and their defaults
+    backbone: Callable[[int, Any], nn.Module]  # (width, options) -> backbone
+    width_multiple: Callable[[Any], int]
+    description: str
+
+
+MODELS: dict[str, Family] = {
+    "rnn": Family(RNNOptions, functools.partial(RNNBackbone, "rnn"), RNNBackbone.width_multiple, "tanh RNN (nn.RNN)"),
+    "lstm": Family(RNNOptions, functools.partial(RNNBackbone, "lstm"), RNNBackbone.width_multiple, "LSTM (nn.LSTM)"),
+    "gru": Family(RNNOptions, functools.partial(RNNBackbone, "gru"), RNNBackbone.width_multiple, "GRU (nn.GRU)"),
+    "transformer": Family(
+        TransformerOptions, TransformerBackbone, TransformerBackbone.width_multiple, "pre-norm causal Transformer, RoPE"
+    ),
+    "ssm": Family(SSMOptions, SSMBackbone, SSMBackbone.width_multiple, "diagonal SSM (S4D-Lin), FFT convolution"),
+}
+
+__all__ = ["MODELS", "SequenceModel", "build_model", "count_parameters", "model_options", "solve_width"]
+
+
+def model_options(name: str) -> dict[str, object]:
+    """The family's options and their defaults."""
+    return {f.name: f.default for f in dataclasses.fields(_family(name).options)}
+
+
+def build_model(
+    name: str, spec: TaskSpec, *, width: int | None = None, target_params: int | None = None, **options
+) -> SequenceModel:
+    """Build model ``name`` for ``spec`` at ``width``, or at the width that meets ``target_params``."""
+    family = _family(name)
+    parsed = _parse_options(name, options)
+    if (width is None) == (target_params is None):
+        raise ValueError("build_model needs exactly one of width and target_params")
+    if width is None:
+        width = solve_width(name, spec, target_params, **options)
+    return SequenceModel(spec, family.backbone(width, parsed), width)
+
+
+@functools.lru_cache(maxsize=256)
+def _count_at_width(name: str, spec: TaskSpec, width: int, options: tuple) -> int:
+    family = MODELS[name]
+    with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+        model = SequenceModel(spec, family.backbone(width, family.options(**dict(options))), width)
+    return count_parameters(model)
+
+
+def solve_width(name: str, spec: TaskSpec, target_params: int, **options) -> int:
+    """The width whose parameter count is closest to ``target_params``; raises if none is within tolerance."""
+    family = _family(name)
+    step = family.width_multiple(_parse_options(name, options))
+    key = tuple(sorted(options.items()))
+
+    def count(multiple: int) -> int:
+        return _count_at_width(name, spec, multiple * step, key)
+
+    # Parameter count grows with width: bisect for the first width at or above the target.
+    lo, hi = 1, MAX_WIDTH // step
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if count(mid) < target_params else (lo, mid)
+    best = min({max(lo - 1, 1), lo}, key=lambda m: abs(count(m) - target_params))
+    achieved = count(best)
+    if abs(achieved - target_params) > PARAM_TOLERANCE * target_params:
+        raise ValueError(
+            f"{name}: no width gives {target_params} parameters within {PARAM_TOLERANCE:.0%} "
+            f"(closest: width {best * step} with {achieved}); change --params or the model options"
+        )
+    return best * step
+
+
+def _family(name: str) -> Family:
+    if name not in MODELS:
+        raise ValueError(unknown_name("model", name, MODELS))
+    return MODELS[name]
+
+
+def _parse_options(name: str, options: dict):
+    family = _family(name)
+    allowed = model_options(name)
+    for key in options:
+        if key not in allowed:
+            raise ValueError(unknown_name(f"{name} option", key, allowed))
+    return family.options(**options)

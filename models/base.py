@@ -1,0 +1,68 @@
+"""The one model interface: shared encoder -> family backbone -> shared head.
+
+Every model maps ``(B, L, ...) -> (B, L, D_out)`` causally, and streams one step at a
+time through ``init_state`` / ``step``. The trainer only ever sees ``SequenceModel``,
+so it never asks which family it holds.
+
+Dimension letters: ``B`` batch, ``L`` length, ``D`` model width, ``C`` input channels,
+``V`` vocabulary size.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from tasks.base import TaskSpec
+
+
+class Backbone(Protocol):
+    """What a model family implements: a causal map (B, L, D) -> (B, L, D), and its streaming form."""
+
+    def __call__(self, h: torch.Tensor) -> torch.Tensor: ...
+
+    def init_state(self, batch_size: int) -> Any: ...
+
+    def step(self, h_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]: ...
+
+
+def make_encoder(spec: TaskSpec, width: int) -> nn.Module:
+    """Embedding for token inputs (B, L) -> (B, L, D); linear map for real inputs (B, L, C) -> (B, L, D)."""
+    if spec.input_kind == "tokens":
+        return nn.Embedding(spec.input_size, width)
+    return nn.Linear(spec.input_size, width)
+
+
+class SequenceModel(nn.Module):
+    """Encoder, backbone and head; identical around every family."""
+
+    def __init__(self, spec: TaskSpec, backbone: nn.Module, width: int):
+        super().__init__()
+        self.spec = spec
+        self.width = width
+        self.encoder = make_encoder(spec, width)
+        self.backbone = backbone
+        self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, spec.output_size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(self.encoder(x)))  # (B, L, D_out)
+
+    def init_state(self, batch_size: int) -> Any:
+        return self.backbone.init_state(batch_size)
+
+    def step(self, x_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """One time step: x_t is (B,) tokens or (B, C) reals; returns ((B, D_out), new state)."""
+        h_t, state = self.backbone.step(self.encoder(x_t), state)  # (B, D)
+        return self.head(h_t), state
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def no_weight_decay(param: nn.Parameter) -> nn.Parameter:
+    """Tag a parameter the optimiser must not decay (e.g. SSM time scales); the trainer reads the tag."""
+    param._no_weight_decay = True  # type: ignore[attr-defined]
+    return param

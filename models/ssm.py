@@ -1,0 +1,148 @@
+"""A minimal diagonal state-space model (S4D; Gu, Gupta, Goel & Ré 2022), pure PyTorch.
+
+Each of the ``D`` channels runs its own linear time-invariant system with ``N/2`` complex
+modes (the conjugate halves are implied, hence ``2 Re``):
+
+    x_l = lambda * x_{l-1} + u_l,      y_l = 2 Re(C' x_l) + D u_l
+
+with zero-order-hold discretisation ``lambda = exp(dt A)`` and ``B`` folded into
+``C' = C (lambda - 1) / A``. S4D-Lin initialisation: ``A_n = -1/2 + i pi n``,
+``log dt ~ U[log dt_min, log dt_max]``.
+
+Training uses the convolution form ``y = K * u`` with ``K_l = 2 Re(sum_n C'_n lambda_n^l)``,
+computed by FFT. Building K as an (D, N, L) complex exponential is the CPU bottleneck;
+instead ``lambda^l`` with ``l = T j + t`` is written ``lambda^(T j) * lambda^t`` (T ~ sqrt L),
+which turns K into one batched real matmul (DESIGN.md §3). Streaming uses the recurrence.
+
+A block is [norm -> SSM -> GELU -> linear + GLU -> residual], pre-norm; 2 blocks.
+
+Dimension letters: ``B`` batch, ``L`` length, ``D`` channels (model width), ``N`` modes
+(``N/2`` stored), ``J`` x ``T`` the two-level split of L.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+from models.base import no_weight_decay
+
+
+@dataclass(frozen=True)
+class SSMOptions:
+    layers: int = 2
+    state_size: int = 64  # N; N/2 complex modes are stored
+    dt_min: float = 1e-3
+    dt_max: float = 1e-1
+
+
+class S4DKernel(nn.Module):
+    """Holds (A, C, dt) for D channels and produces the discretised system."""
+
+    def __init__(self, channels: int, options: SSMOptions):
+        super().__init__()
+        modes = options.state_size // 2
+        log_dt = torch.rand(channels) * (math.log(options.dt_max) - math.log(options.dt_min)) + math.log(options.dt_min)
+        self.log_dt = no_weight_decay(nn.Parameter(log_dt))  # (D,)
+        self.log_neg_a_real = no_weight_decay(nn.Parameter(torch.full((channels, modes), math.log(0.5))))  # (D, N/2)
+        self.a_imag = no_weight_decay(nn.Parameter(math.pi * torch.arange(modes).float().repeat(channels, 1)))
+        # C ~ CN(0, 1), stored as (real, imag) pairs so the optimiser sees real tensors.
+        self.c = nn.Parameter(torch.randn(channels, modes, 2) * math.sqrt(0.5))  # (D, N/2, 2)
+
+    def discretise(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Returns (dt A, lambda, C'), each (D, N/2) complex."""
+        a = torch.complex(-self.log_neg_a_real.exp(), self.a_imag)  # (D, N/2)
+        dt_a = a * self.log_dt.exp()[:, None]  # (D, N/2)
+        lam = dt_a.exp()
+        c_prime = torch.view_as_complex(self.c) * (lam - 1.0) / a  # zero-order hold, B = 1 folded in
+        return dt_a, lam, c_prime
+
+    def forward(self, length: int) -> torch.Tensor:
+        """The convolution kernel K, (D, L), without an (D, N, L) complex tensor."""
+        dt_a, _, c_prime = self.discretise()
+        T = math.isqrt(length - 1) + 1  # ceil(sqrt(L)) for L >= 1
+        J = -(-length // T)  # ceil(L / T)
+        t = torch.arange(T, device=dt_a.device)
+        j = torch.arange(J, device=dt_a.device) * T
+        lam_t = (dt_a[..., None] * t).exp()  # (D, N/2, T)
+        w = c_prime[..., None] * (dt_a[..., None] * j).exp()  # (D, N/2, J)
+        # Re(w^T lam_t) as one real batched matmul: [Re w, -Im w] @ [Re lam_t; Im lam_t].
+        left = torch.cat([w.real, -w.imag], dim=1).transpose(1, 2)  # (D, J, N)
+        right = torch.cat([lam_t.real, lam_t.imag], dim=1)  # (D, N, T)
+        kernel = 2.0 * torch.bmm(left, right)  # (D, J, T)
+        return rearrange(kernel, "d j t -> d (j t)")[:, :length]
+
+
+class S4DLayer(nn.Module):
+    def __init__(self, channels: int, options: SSMOptions):
+        super().__init__()
+        self.kernel = S4DKernel(channels, options)
+        self.skip = nn.Parameter(torch.randn(channels))  # D in the paper's notation, (D,)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        L = u.shape[1]
+        k_f = torch.fft.rfft(self.kernel(L), n=2 * L)  # (D, L+1); padding to 2L makes the conv causal, not circular
+        u_f = torch.fft.rfft(rearrange(u, "b l d -> b d l"), n=2 * L)  # (B, D, L+1)
+        y = torch.fft.irfft(u_f * k_f, n=2 * L)[..., :L]  # (B, D, L)
+        return rearrange(y, "b d l -> b l d") + u * self.skip
+
+    def init_state(self, batch_size: int) -> torch.Tensor:
+        modes = self.kernel.c.shape[1]
+        real = self.kernel.c.new_zeros(batch_size, self.skip.shape[0], modes)
+        return torch.complex(real, real)  # (B, D, N/2)
+
+    def step(self, u_t: torch.Tensor, x: torch.Tensor):
+        _, lam, c_prime = self.kernel.discretise()
+        x = lam * x + u_t[..., None]  # (B, D, N/2)
+        y = 2.0 * (c_prime * x).real.sum(-1) + u_t * self.skip  # (B, D)
+        return y, x
+
+
+class SSMBlock(nn.Module):
+    def __init__(self, width: int, options: SSMOptions):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.ssm = S4DLayer(width, options)
+        self.mix = nn.Linear(width, 2 * width)
+
+    def mix_out(self, y: torch.Tensor) -> torch.Tensor:
+        return F.glu(self.mix(F.gelu(y)), dim=-1)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.mix_out(self.ssm(self.norm(h)))  # (B, L, D)
+
+    def step(self, h_t: torch.Tensor, x: torch.Tensor):
+        y, x = self.ssm.step(self.norm(h_t), x)
+        return h_t + self.mix_out(y), x
+
+
+class SSMBackbone(nn.Module):
+    def __init__(self, width: int, options: SSMOptions):
+        super().__init__()
+        if options.state_size < 2 or options.state_size % 2:
+            raise ValueError(f"ssm state_size must be an even number >= 2, got {options.state_size}")
+        self.blocks = nn.ModuleList(SSMBlock(width, options) for _ in range(options.layers))
+
+    @staticmethod
+    def width_multiple(options: SSMOptions) -> int:
+        return 1
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            h = block(h)
+        return h
+
+    def init_state(self, batch_size: int):
+        return [block.ssm.init_state(batch_size) for block in self.blocks]
+
+    def step(self, h_t: torch.Tensor, state):
+        new_state = []
+        for block, x in zip(self.blocks, state, strict=True):
+            h_t, x = block.step(h_t, x)
+            new_state.append(x)
+        return h_t, new_state

@@ -1,0 +1,82 @@
+"""The task contract shared by every synthetic task.
+
+A task is a pure batch generator: all randomness comes from the ``torch.Generator``
+passed to ``sample``, so the same seed gives the same data on any machine. A task
+declares its shapes in a ``TaskSpec`` so that models are sized from the spec alone,
+and owns its loss, metrics, analytic baseline and "solved" threshold.
+
+Dimension letters: ``B`` batch, ``L`` total sequence length, ``C`` input channels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Literal, NamedTuple
+
+import torch
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a model needs to know about a task's inputs and outputs."""
+
+    input_kind: Literal["tokens", "real"]
+    input_size: int  # vocabulary size for tokens, channel count for real inputs
+    output_kind: Literal["classes", "regression"]
+    output_size: int  # number of classes, or 1 for a scalar regression
+    scored: Literal["last", "all"]  # which positions the loss reads
+
+
+class Batch(NamedTuple):
+    x: torch.Tensor  # (B, L) long tokens, or (B, L, C) float
+    y: torch.Tensor  # (B, L) targets: long classes or float values
+    mask: torch.Tensor  # (B, L) bool, the positions the loss reads
+
+
+class Task(ABC):
+    """Base class for tasks; subclasses are frozen dataclasses of their parameters."""
+
+    name: ClassVar[str]
+    variant: ClassVar[str]
+    version: ClassVar[int]
+    min_length: ClassVar[int]
+    # The metric the summary shows first, and which direction is better.
+    primary_metric: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    solved_rule: ClassVar[str]  # the threshold in words, e.g. "MSE < 0.01"
+
+    @property
+    @abstractmethod
+    def spec(self) -> TaskSpec: ...
+
+    @property
+    def variant_id(self) -> str:
+        """The name recorded in every result, e.g. ``adding/halves@1``."""
+        return f"{self.name}/{self.variant}@{self.version}"
+
+    def params(self) -> dict:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    def total_length(self, seq_len: int) -> int:
+        """Number of time steps of a sequence whose task length parameter is ``seq_len``."""
+        return seq_len
+
+    @abstractmethod
+    def sample(self, batch_size: int, seq_len: int, *, generator: torch.Generator) -> Batch: ...
+
+    @abstractmethod
+    def baseline(self, seq_len: int) -> dict[str, float]:
+        """Analytic loss and metrics of the trivial model (REFERENCE.md)."""
+
+    @abstractmethod
+    def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        """Loss (differentiable, key ``loss``) and metrics, each a mean over sequences."""
+
+    @abstractmethod
+    def solved(self, metrics: dict[str, float]) -> bool: ...
+
+    def check_length(self, seq_len: int) -> None:
+        if seq_len < self.min_length:
+            raise ValueError(f"{self.name} needs seq_len >= {self.min_length}, got {seq_len}")

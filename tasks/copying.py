@@ -1,0 +1,90 @@
+"""The copying memory task, Arjovsky et al. (2016) layout (REFERENCE.md §2).
+
+Alphabet: 0 blank, 1..8 data symbols, 9 delimiter. For a delay ``T`` a sequence has
+``T + 20`` steps: 10 data symbols drawn i.i.d. from 1..8, then ``T - 1`` blanks, the
+delimiter, and 10 blanks. The target is ``T + 10`` blanks followed by the 10 symbols
+in order, the first due the step after the delimiter.
+
+Loss: cross-entropy at every step, averaged over all ``T + 20`` steps (natural log).
+The memoryless baseline (blanks with certainty, then uniform over 8 symbols) scores
+``10 ln 8 / (T + 20)``. Accuracy is measured on the 10 recalled symbols only (chance
+1/8); accuracy over all positions would be >= 98% for a useless model at large T.
+Solved: recall accuracy >= 0.99.
+
+Worked example, with ``n_symbols=3`` to keep it short (pinned by ``tests/test_tasks.py``)::
+
+    >>> task = CopyingTask(n_symbols=3)
+    >>> b = task.sample(1, 2, generator=torch.Generator().manual_seed(0))
+    >>> b.x[0]                       # 3 symbols, T-1 = 1 blank, delimiter, 3 blanks
+    tensor([5, 8, 6, 0, 9, 0, 0, 0])
+    >>> b.y[0]                       # T + 3 = 5 blanks, then the symbols
+    tensor([0, 0, 0, 0, 0, 5, 8, 6])
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from tasks.base import Batch, Task, TaskSpec
+
+BLANK, DELIMITER = 0, 9
+N_DATA_SYMBOLS = 8  # symbols 1..8
+VOCAB_SIZE = 10
+SOLVED_ACCURACY = 0.99
+
+
+@dataclass(frozen=True)
+class CopyingTask(Task):
+    n_symbols: int = 10  # how many symbols to memorise; the literature uses 10
+
+    name = "copying"
+    variant = "arjovsky"
+    version = 1
+    min_length = 1
+    primary_metric = "accuracy"
+    higher_is_better = True
+    solved_rule = f"recall accuracy >= {SOLVED_ACCURACY}"
+
+    def __post_init__(self) -> None:
+        if self.n_symbols < 1:
+            raise ValueError(f"copying n_symbols must be >= 1, got {self.n_symbols}")
+
+    @property
+    def spec(self) -> TaskSpec:
+        return TaskSpec(
+            input_kind="tokens", input_size=VOCAB_SIZE, output_kind="classes", output_size=VOCAB_SIZE, scored="all"
+        )
+
+    def total_length(self, seq_len: int) -> int:
+        return seq_len + 2 * self.n_symbols
+
+    def sample(self, batch_size: int, seq_len: int, *, generator: torch.Generator) -> Batch:
+        self.check_length(seq_len)
+        S, dev = self.n_symbols, generator.device
+        length = self.total_length(seq_len)
+        data = torch.randint(1, N_DATA_SYMBOLS + 1, (batch_size, S), generator=generator, device=dev)  # (B, S)
+        x = torch.full((batch_size, length), BLANK, dtype=torch.long, device=dev)  # (B, L)
+        x[:, :S] = data
+        x[:, seq_len + S - 1] = DELIMITER  # after S symbols and T - 1 blanks
+        y = torch.full_like(x, BLANK)
+        y[:, -S:] = data
+        mask = torch.ones_like(x, dtype=torch.bool)
+        return Batch(x, y, mask)
+
+    def baseline(self, seq_len: int) -> dict[str, float]:
+        loss = self.n_symbols * math.log(N_DATA_SYMBOLS) / self.total_length(seq_len)
+        return {"loss": loss, "accuracy": 1.0 / N_DATA_SYMBOLS}
+
+    def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
+        # output (B, L, V); cross_entropy wants the class dimension second.
+        loss = F.cross_entropy(output.transpose(1, 2), batch.y)
+        recalled = output[:, -self.n_symbols :].argmax(dim=-1)  # (B, S)
+        accuracy = (recalled == batch.y[:, -self.n_symbols :]).float().mean()
+        return {"loss": loss, "accuracy": accuracy}
+
+    def solved(self, metrics: dict[str, float]) -> bool:
+        return metrics["accuracy"] >= SOLVED_ACCURACY
