@@ -1,0 +1,207 @@
+"""Tasks: the docstring examples, the sequence layouts, the analytic baselines, generator-only randomness."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import tasks
+from tasks.adding import AddingTask
+from tasks.copying import BLANK, DELIMITER, CopyingTask
+
+# ---- worked examples in the docstrings -------------------------------------------------------
+
+
+def test_adding_docstring_example(gen):
+    b = AddingTask().sample(1, 4, generator=gen(0))
+    expected_x = torch.tensor([[0.4963, 0.0], [0.7682, 1.0], [0.0885, 0.0], [0.1320, 1.0]])
+    torch.testing.assert_close(b.x[0], expected_x, atol=1e-4, rtol=0)
+    assert b.y[0, -1].item() == pytest.approx(0.9003, abs=1e-4)
+    assert b.mask[0].tolist() == [False, False, False, True]
+
+
+def test_copying_docstring_example(gen):
+    b = CopyingTask(n_symbols=3).sample(1, 2, generator=gen(0))
+    assert b.x[0].tolist() == [5, 8, 6, 0, 9, 0, 0, 0]
+    assert b.y[0].tolist() == [0, 0, 0, 0, 0, 5, 8, 6]
+
+
+# ---- layouts ---------------------------------------------------------------------------------
+
+
+def test_adding_layout(gen):
+    B, T = 512, 20
+    b = AddingTask().sample(B, T, generator=gen(1))
+    assert b.x.shape == (B, T, 2) and b.y.shape == b.mask.shape == (B, T)
+    values, markers = b.x[..., 0], b.x[..., 1]
+    assert ((markers == 0) | (markers == 1)).all()
+    assert (markers.sum(1) == 2).all()
+    assert (markers[:, : T // 2].sum(1) == 1).all()
+    assert (markers[:, T // 2 :].sum(1) == 1).all()
+    assert ((values >= 0) & (values < 1)).all()
+    torch.testing.assert_close(b.y[:, -1], (values * markers).sum(1))
+    assert (b.y[:, :-1] == 0).all()
+    assert b.mask[:, -1].all() and not b.mask[:, :-1].any()
+
+
+def test_adding_markers_cover_both_halves(gen):
+    # Uniform positions: over 512 sequences every position of each half is marked at least once.
+    T = 20
+    markers = AddingTask().sample(512, T, generator=gen(2)).x[..., 1]
+    assert (markers.sum(0) > 0).all()
+
+
+@pytest.mark.parametrize("T", [1, 5, 30])
+def test_copying_layout(T, gen):
+    B, S = 256, 10
+    task = CopyingTask()
+    b = task.sample(B, T, generator=gen(3))
+    L = T + 2 * S
+    assert task.total_length(T) == L
+    assert b.x.shape == b.y.shape == b.mask.shape == (B, L)
+    data = b.x[:, :S]
+    assert ((data >= 1) & (data <= 8)).all()
+    assert set(data.unique().tolist()) == set(range(1, 9))
+    delimiters = (b.x == DELIMITER).nonzero()
+    assert len(delimiters) == B and (delimiters[:, 1] == T + S - 1).all()
+    assert (b.x[:, S : T + S - 1] == BLANK).all()  # T - 1 blanks
+    assert (b.x[:, T + S :] == BLANK).all() and b.x[:, T + S :].shape[1] == S
+    assert (b.y[:, : T + S] == BLANK).all()
+    assert torch.equal(b.y[:, T + S :], data)
+    assert b.mask.all()
+
+
+# ---- analytic baselines ----------------------------------------------------------------------
+
+
+def test_adding_constant_predictor_scores_the_baseline(gen):
+    task, B, T = AddingTask(), 100_000, 10
+    batch = task.sample(B, T, generator=gen(4))
+    scores = task.metrics(torch.ones(B, T, 1), batch)
+    baseline = task.baseline(T)
+    assert baseline["loss"] == pytest.approx(1 / 6)
+    assert baseline["accuracy"] == pytest.approx(2 * 0.04 - 0.04**2)  # P(|U1 + U2 - 1| < 0.04)
+    assert scores["loss"].item() == pytest.approx(1 / 6, abs=0.005)
+    assert scores["accuracy"].item() == pytest.approx(baseline["accuracy"], abs=0.01)
+
+
+def memoryless_logits(batch_size: int, T: int, n_symbols: int = 10) -> torch.Tensor:
+    """Blank with certainty until the recall, then uniform over the data symbols 1..8."""
+    logits = torch.full((batch_size, T + 2 * n_symbols, 10), -1e4)  # finite: -inf would give 0 * inf = nan
+    logits[:, : T + n_symbols, BLANK] = 0.0
+    logits[:, T + n_symbols :, 1:9] = 0.0
+    return logits
+
+
+@pytest.mark.parametrize("T", [10, 100])
+def test_copying_memoryless_predictor_scores_the_baseline(T, gen):
+    task, B = CopyingTask(), 2048
+    batch = task.sample(B, T, generator=gen(5))
+    scores = task.metrics(memoryless_logits(B, T), batch)
+    expected_loss = 10 * math.log(8) / (T + 20)
+    assert task.baseline(T)["loss"] == pytest.approx(expected_loss)
+    assert task.baseline(T)["accuracy"] == pytest.approx(1 / 8)
+    assert scores["loss"].item() == pytest.approx(expected_loss, abs=1e-4)
+    assert scores["accuracy"].item() == pytest.approx(1 / 8, abs=0.02)
+
+
+def test_copying_accuracy_reads_only_the_recall(gen):
+    # A model that outputs blank everywhere is right on T + 10 of T + 20 positions, but recalls nothing.
+    task, B, T = CopyingTask(), 64, 30
+    batch = task.sample(B, T, generator=gen(6))
+    logits = torch.zeros(B, T + 20, 10)
+    logits[..., BLANK] = 10.0
+    assert task.metrics(logits, batch)["accuracy"].item() == 0.0
+
+
+# ---- randomness comes from the generator alone -----------------------------------------------
+
+
+def some_length(task: tasks.Task) -> int:
+    return max(task.min_length, 8)
+
+
+def test_same_seed_same_batch(task_name, gen):
+    task = tasks.get_task(task_name)
+    torch.manual_seed(1)  # the global RNG must not matter
+    first = task.sample(8, some_length(task), generator=gen(7))
+    torch.manual_seed(2)
+    second = task.sample(8, some_length(task), generator=gen(7))
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_different_seed_different_batch(task_name, gen):
+    task = tasks.get_task(task_name)
+    first = task.sample(8, some_length(task), generator=gen(7))
+    second = task.sample(8, some_length(task), generator=gen(8))
+    assert not torch.equal(first.x, second.x)
+
+
+def test_sampling_leaves_global_rng_alone(task_name, gen):
+    task = tasks.get_task(task_name)
+    before = torch.get_rng_state()
+    task.sample(8, some_length(task), generator=gen(9))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+# ---- registry, validation, thresholds --------------------------------------------------------
+
+
+def test_unknown_task_suggests_a_name():
+    with pytest.raises(ValueError, match="did you mean 'adding'"):
+        tasks.get_task("addng")
+
+
+@pytest.mark.parametrize("name, params", [("adding", {"foo": 1}), ("copying", {"n_symbol": 3})])
+def test_unknown_task_parameter(name, params):
+    with pytest.raises(ValueError, match=next(iter(params))):
+        tasks.get_task(name, **params)
+
+
+def test_copying_needs_a_symbol():
+    with pytest.raises(ValueError, match="n_symbols"):
+        tasks.get_task("copying", n_symbols=0)
+
+
+def test_length_below_minimum_is_rejected(task_name, gen):
+    task = tasks.get_task(task_name)
+    task.sample(2, task.min_length, generator=gen(0))  # the minimum itself is allowed
+    with pytest.raises(ValueError, match="seq_len"):
+        task.sample(2, task.min_length - 1, generator=gen(0))
+
+
+@pytest.mark.parametrize(
+    "name, metrics, solved",
+    [
+        ("adding", {"loss": 0.009, "accuracy": 0.5}, True),
+        ("adding", {"loss": 0.011, "accuracy": 0.5}, False),
+        ("copying", {"loss": 1.0, "accuracy": 0.99}, True),
+        ("copying", {"loss": 0.0, "accuracy": 0.98}, False),
+    ],
+)
+def test_solved_thresholds(name, metrics, solved):
+    assert tasks.get_task(name).solved(metrics) is solved
+
+
+@pytest.mark.parametrize("name, variant_id", [("adding", "adding/halves@1"), ("copying", "copying/arjovsky@1")])
+def test_variant_ids(name, variant_id):
+    assert tasks.get_task(name).variant_id == variant_id
+
+
+def test_spec_matches_batches(task_name, gen):
+    task = tasks.get_task(task_name)
+    spec, T = task.spec, some_length(task)
+    batch = task.sample(4, T, generator=gen(0))
+    L = task.total_length(T)
+    if spec.input_kind == "tokens":
+        assert batch.x.shape == (4, L) and batch.x.dtype == torch.long
+        assert batch.x.min() >= 0 and batch.x.max() < spec.input_size
+    else:
+        assert batch.x.shape == (4, L, spec.input_size) and batch.x.is_floating_point()
+    if spec.scored == "all":
+        assert batch.mask.all()
+    else:  # "last"
+        assert batch.mask[:, -1].all() and batch.mask.sum() == 4
