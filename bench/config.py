@@ -78,9 +78,16 @@ class SweepConfig(BaseModel):
         for name in names:
             if name not in models.MODELS:
                 raise ValueError(unknown_name("model", name, models.MODELS))
-        if len(set(names)) != len(names):
-            raise ValueError("each model may appear once")
         return names
+
+    @field_validator("models", "lengths", "seeds", "lrs")
+    @classmethod
+    def _each_once(cls, values: list) -> list:
+        # A repeated value would plan, train and store the same run twice under one run_key.
+        repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
+        if repeated:
+            raise ValueError(f"each value may appear once; repeated: {', '.join(map(str, repeated))}")
+        return values
 
     @field_validator("lengths", "lrs")
     @classmethod
@@ -114,10 +121,16 @@ class SweepConfig(BaseModel):
             raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
         for name, options in self.model_options.items():
             if name not in models.MODELS:
-                raise ValueError(unknown_name("model in model_options", name, models.MODELS))
+                raise ValueError(f"model_options: {unknown_name('model', name, models.MODELS)}")
             unknown = [k for k in options if k not in models.model_options(name)]
             if unknown:
-                raise ValueError(unknown_name(f"{name} option", unknown[0], models.model_options(name)))
+                allowed = models.model_options(name)
+                raise ValueError(f"model_options.{name}: {unknown_name(f'{name} option', unknown[0], allowed)}")
+        for name in self.models:  # an unreachable parameter target fails now, not after hours of other runs
+            try:
+                models.solve_width(name, task.spec, self.params, **self.model_options.get(name, {}))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"params: {exc}") from None
         return self
 
     @property
@@ -136,11 +149,12 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
     file_values = _read_toml(config_file) if config_file is not None else {}
     given = {k: v for k, v in cli.items() if v is not None}
     preset = given.get("preset", file_values.get("preset", "quick"))
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"preset: {unknown_name('preset', preset, PRESETS)}")
     task = given.get("task", file_values.get("task"))
     merged = {k: v for k, v in PRESETS[preset].items() if k != "lengths"}
-    merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
+    if isinstance(task, str):  # any other value is reported by the task field's own validation
+        merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
     merged.update(file_values)
     merged.update(given)
     try:
@@ -173,4 +187,5 @@ def _one_line(exc: ValidationError) -> str:
         return f"{field}: unknown key; allowed keys: {allowed}"
     if err["type"] == "missing":
         return f"{field}: required"
-    return f"{field}: {message} (got {err['input']!r})"
+    got = repr(err["input"])
+    return f"{field}: {message}" if got in message else f"{field}: {message} (got {got})"

@@ -97,8 +97,15 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
     val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, stream("val"))
     test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, stream("test"))
     result = train(
-        model, task, spec.budget, lr=spec.lr, seq_len=spec.seq_len, data=stream("train"),
-        val_set=val_set, device=spec.device, progress=progress,
+        model,
+        task,
+        spec.budget,
+        lr=spec.lr,
+        seq_len=spec.seq_len,
+        data=stream("train"),
+        val_set=val_set,
+        device=spec.device,
+        progress=progress,
     )
     val = evaluate(model, task, val_set)
     test_start = time.perf_counter()

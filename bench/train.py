@@ -43,7 +43,7 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
 
 
 def warmup_cosine(step: int, steps: int, warmup_frac: float) -> float:
-    """Learning-rate factor: linear warm-up to 1, then cosine decay to 0 at the last step."""
+    """Learning-rate factor: linear warm-up to 1, then cosine decay towards 0 (reached one step past the last)."""
     warmup = max(1, round(warmup_frac * steps))
     if step < warmup:
         return (step + 1) / warmup

@@ -105,40 +105,11 @@ BAD_INPUTS = [
     pytest.param(
         ADDING, "[model_options.lstn]\nlayers = 1\n", ["model_options", "lstn"], id="unknown-model-in-options"
     ),
-    pytest.param(
-        ADDING,
-        "[model_options.lstm]\nfoo = 1\n",
-        ["model_options", "foo"],
-        id="unknown-model-option",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bug: the message ('unknown lstm option 'foo'; ...') does not name the field model_options",
-        ),
-    ),
-    pytest.param(
-        [],
-        'task = ["adding"]\n',
-        ["task"],
-        id="task-of-wrong-type",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=TypeError,
-            reason="bug: load_config looks the task up in the preset's lengths dict before validating it: "
-            "an unhashable task (a TOML list) raises TypeError instead of a one-line error",
-        ),
-    ),
-    pytest.param(
-        ADDING,
-        'preset = ["quick"]\n',
-        ["preset"],
-        id="preset-of-wrong-type",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=TypeError,
-            reason="bug: load_config tests `preset not in PRESETS` on the raw value: "
-            "an unhashable preset (a TOML list) raises TypeError instead of a one-line error",
-        ),
-    ),
+    pytest.param(ADDING, "[model_options.lstm]\nfoo = 1\n", ["model_options", "foo"], id="unknown-model-option"),
+    pytest.param([], 'task = ["adding"]\n', ["task"], id="task-of-wrong-type"),
+    pytest.param(ADDING, 'preset = ["quick"]\n', ["preset"], id="preset-of-wrong-type"),
+    pytest.param([*ADDING, "--lengths", "8,16,8"], None, ["lengths", "once", "8"], id="repeated-length"),
+    pytest.param([*ADDING, "--params", "500"], None, ["params", "no width", "500"], id="unreachable-params"),
 ]
 
 

@@ -128,11 +128,6 @@ def test_run_key_follows_what_is_computed_not_where(change, same):
     assert (dataclasses.replace(spec, **change).run_key == spec.run_key) is same
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: duplicate lengths, seeds or lrs are accepted (duplicate models are not) and the same run "
-    "is planned, trained and stored twice under one run_key",
-)
 @pytest.mark.parametrize("field, values", [("lengths", "8,8"), ("seeds", "0,0"), ("lrs", "0.001,0.001")])
 def test_a_sweep_never_plans_a_run_twice(field, values):
     try:
