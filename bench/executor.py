@@ -26,7 +26,8 @@ def run_inline(specs: Iterable[RunSpec], on_record: OnRecord, *, progress: bool 
 
 def run_subprocess(specs: Iterable[RunSpec], on_record: OnRecord, *, progress: bool = True) -> None:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["bench.runner"])
+    # torch.optim imports torch._dynamo lazily on first use (~2 s): import it once in the server, not per run.
+    context.set_forkserver_preload(["bench.runner", "torch._dynamo"])
     for spec in specs:
         on_record(spec, _run_in_child(context, spec, progress))
 
