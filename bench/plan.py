@@ -48,21 +48,16 @@ class RunSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "run_key", compute_run_key(self))
 
+    def identity(self) -> dict:
+        """What the run computes, not where: every field but the device, the threads and the key."""
+        where = {"device", "threads", "run_key", "budget"}
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
+        return {**fields, **dataclasses.asdict(self.budget)}
+
 
 def compute_run_key(spec: RunSpec) -> str:
     """sha256 of the run's identity: what it computes, not where (device and threads left out)."""
-    identity = {
-        "schema": SCHEMA_VERSION,
-        "task": spec.task,
-        "variant": spec.variant,
-        "task_params": spec.task_params,
-        "model": spec.model,
-        "model_options": spec.model_options,
-        "seq_len": spec.seq_len,
-        "seed": spec.seed,
-        "lr": spec.lr,
-        "budget": dataclasses.asdict(spec.budget),
-    }
+    identity = {"schema": SCHEMA_VERSION, **spec.identity()}
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 

@@ -6,7 +6,6 @@ with its status, so a sweep never loses its other runs.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from datetime import UTC, datetime
 
@@ -55,21 +54,7 @@ def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True
 
 def identity_record(spec: RunSpec) -> dict:
     """The fields every record has, whether the run finished or not."""
-    return {
-        "schema": SCHEMA_VERSION,
-        "run_key": spec.run_key,
-        "status": "error",
-        "error": None,
-        "task": spec.task,
-        "variant": spec.variant,
-        "task_params": spec.task_params,
-        "model": spec.model,
-        "model_options": spec.model_options,
-        "seq_len": spec.seq_len,
-        "seed": spec.seed,
-        "lr": spec.lr,
-        **dataclasses.asdict(spec.budget),
-    }
+    return {"schema": SCHEMA_VERSION, "run_key": spec.run_key, "status": "error", "error": None, **spec.identity()}
 
 
 def _warm_up(spec: RunSpec, task: tasks.Task) -> None:

@@ -58,6 +58,15 @@ class SequenceModel(nn.Module):
         return self.head(h_t), state
 
 
+def step_blocks(blocks: nn.ModuleList, h_t: torch.Tensor, states: list) -> tuple[torch.Tensor, list]:
+    """One streaming step through a stack of blocks, each carrying its own state."""
+    new_states = []
+    for block, state in zip(blocks, states, strict=True):
+        h_t, state = block.step(h_t, state)
+        new_states.append(state)
+    return h_t, new_states
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 

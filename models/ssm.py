@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from models.base import no_weight_decay
+from models.base import no_weight_decay, step_blocks
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,4 @@ class SSMBackbone(nn.Module):
         return [block.ssm.init_state(batch_size) for block in self.blocks]
 
     def step(self, h_t: torch.Tensor, state):
-        new_state = []
-        for block, x in zip(self.blocks, state, strict=True):
-            h_t, x = block.step(h_t, x)
-            new_state.append(x)
-        return h_t, new_state
+        return step_blocks(self.blocks, h_t, state)

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from models.base import step_blocks
+
 ROPE_BASE = 10_000.0
 
 
@@ -110,8 +112,4 @@ class TransformerBackbone(nn.Module):
         return [(empty, empty) for _ in self.blocks]
 
     def step(self, h_t: torch.Tensor, state):
-        new_state = []
-        for block, cache in zip(self.blocks, state, strict=True):
-            h_t, cache = block.step(h_t, cache)
-            new_state.append(cache)
-        return h_t, new_state
+        return step_blocks(self.blocks, h_t, state)

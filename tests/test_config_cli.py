@@ -48,6 +48,14 @@ def test_preset_flag_beats_the_file_preset(tmp_path):
     assert config.lengths == PRESETS["paper"]["lengths"]["adding"]
 
 
+@pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.parametrize("task", list(tasks.TASKS))
+def test_every_preset_is_a_valid_sweep_of_every_task(preset, task):
+    # Validation solves every model's width for the preset's target: a preset no model can meet fails here.
+    config = load_config(flags(task=task, preset=preset))
+    assert config.lengths == PRESETS[preset]["lengths"][task]
+
+
 def test_defaults_are_the_quick_preset_and_every_model():
     config = load_config(flags(task="copying"))
     quick = PRESETS["quick"]
