@@ -27,7 +27,18 @@ RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by a
     "device": "auto (CUDA when present), cpu or cuda",
     "threads": "CPU threads per run (default: torch's default)",
     "executor": "subprocess (default: one process per run) or inline",
-    "out": "results folder (default: results/<task>-<preset>)",
+    "timeout_s": "wall-clock limit per run in seconds; a run past it is killed and recorded as timeout",
+    "memory_limit_mb": "address-space limit per run, in MB above what the run's process holds at its start; "
+    "a run past it is recorded as oom",
+    "out": "results folder (default: results/<task>-<preset>); a rerun into it resumes",
+}
+SWITCHES = {  # field -> (flag, value when given, help)
+    "retry_failed": ("--retry-failed", True, "on resume, run again the runs whose record is a failure"),
+    "skip_after_oom": (
+        "--no-skip-after-oom",
+        False,
+        "after an out-of-memory run, still attempt the longer lengths of that model (default: skip them)",
+    ),
 }
 
 
@@ -43,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train every model on a task and summarise")
     for name, help_text in RUN_FLAGS.items():
         run.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
+    for name, (flag, value, help_text) in SWITCHES.items():
+        run.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
     run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
@@ -57,11 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         print(render_listing())
         return 0
     try:
-        config = load_config({k: getattr(args, k) for k in RUN_FLAGS}, args.config)
+        config = load_config({k: getattr(args, k) for k in [*RUN_FLAGS, *SWITCHES]}, args.config)
     except ConfigError as exc:
         print(f"python -m bench run: error: {exc}", file=sys.stderr)
         return 2
+    from bench.store import StoreBusy
     from bench.sweep import run_sweep
 
-    run_sweep(config, progress=not args.no_progress)
+    try:
+        run_sweep(config, progress=not args.no_progress)
+    except StoreBusy as exc:
+        print(f"python -m bench run: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130  # run_sweep has said what was kept and how to resume
     return 0

@@ -54,6 +54,10 @@ class SweepConfig(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(default=None, gt=0)
     executor: Literal["subprocess", "inline"] = "subprocess"
+    timeout_s: float | None = Field(default=None, gt=0)
+    memory_limit_mb: int | None = Field(default=None, gt=0)
+    retry_failed: bool = False
+    skip_after_oom: bool = True
     out: Path | None = None
 
     _split = field_validator("models", "lengths", "seeds", "lrs", mode="before")(_split_commas)
@@ -112,6 +116,9 @@ class SweepConfig(BaseModel):
 
     @model_validator(mode="after")
     def _cross_field(self) -> SweepConfig:
+        for limit in ("timeout_s", "memory_limit_mb"):  # enforced on a child process by its parent
+            if getattr(self, limit) is not None and self.executor != "subprocess":
+                raise ValueError(f"{limit}: needs executor subprocess (got executor {self.executor!r})")
         try:
             task = tasks.get_task(self.task, **self.task_params)
         except (TypeError, ValueError) as exc:

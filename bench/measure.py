@@ -48,6 +48,19 @@ def current_rss_mb() -> float:
     return resident_pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def cap_address_space(extra_mb: int) -> None:
+    """Let this process map at most ``extra_mb`` MiB more than it maps now (soft ``RLIMIT_AS``).
+
+    Past it an allocation fails: torch raises its out-of-memory ``RuntimeError``, which the
+    runner records as ``oom``. Meant for a run's own child process, never the sweep's.
+    """
+    with open("/proc/self/statm") as f:
+        mapped_pages = int(f.read().split()[0])
+    limit = mapped_pages * os.sysconf("SC_PAGE_SIZE") + extra_mb * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
 def max_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 

@@ -41,16 +41,19 @@ class RunSpec:
     seed: int
     lr: float
     budget: Budget
+    # Where and under which limits it runs: not part of its identity.
     device: str = "cpu"
     threads: int | None = None
+    timeout_s: float | None = None
+    memory_limit_mb: int | None = None
     run_key: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "run_key", compute_run_key(self))
 
     def identity(self) -> dict:
-        """What the run computes, not where: every field but the device, the threads and the key."""
-        where = {"device", "threads", "run_key", "budget"}
+        """What the run computes, not where: every field but the device, threads, limits and the key."""
+        where = {"device", "threads", "timeout_s", "memory_limit_mb", "run_key", "budget"}
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
         return {**fields, **dataclasses.asdict(self.budget)}
 
@@ -94,6 +97,8 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             budget=budget,
             device=config.resolved_device,
             threads=config.threads,
+            timeout_s=config.timeout_s,
+            memory_limit_mb=config.memory_limit_mb,
         )
         for model, seq_len, seed, lr in grid
     ]

@@ -14,7 +14,7 @@ import torch
 import models
 import tasks
 from bench.env import environment
-from bench.measure import PeakMemory, synchronize, timing_stats
+from bench.measure import PeakMemory, cap_address_space, synchronize, timing_stats
 from bench.plan import SCHEMA_VERSION, RunSpec
 from bench.seeds import derive_seed, make_generator
 from bench.train import TrainResult, evaluate, make_eval_set, train
@@ -57,6 +57,12 @@ def identity_record(spec: RunSpec) -> dict:
     return {"schema": SCHEMA_VERSION, "run_key": spec.run_key, "status": "error", "error": None, **spec.identity()}
 
 
+def data_stream(spec: RunSpec, split: str) -> torch.Generator:
+    """The generator of one split's data: train, validation and test never share a stream, and every
+    model of a comparison sees the same ones (the model is not part of the seed)."""
+    return make_generator(derive_seed(spec.seed, split, spec.variant, spec.seq_len), spec.device)
+
+
 def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
     """One tiny training step of the same family, so one-time library loading is not charged to the run."""
     model = models.build_model(spec.model, task.spec, width=8, **spec.model_options).to(spec.device)
@@ -70,24 +76,22 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
     task = tasks.get_task(spec.task, **spec.task_params)
     with torch.random.fork_rng(devices=[]):  # the global RNG is left as found
         _warm_up(spec, task)
+        if spec.memory_limit_mb is not None:  # the config allows it only in a run's own process
+            cap_address_space(spec.memory_limit_mb)
         memory = PeakMemory(spec.device, fresh_process)
         memory.start()
         torch.manual_seed(derive_seed(spec.seed, "init", spec.model))  # initialisation has its own seed
         model = models.build_model(spec.model, task.spec, target_params=spec.budget.target_params, **spec.model_options)
     model.to(spec.device)
-
-    def stream(split: str) -> torch.Generator:  # train, validation and test data never share a stream
-        return make_generator(derive_seed(spec.seed, split, spec.variant, spec.seq_len), spec.device)
-
-    val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, stream("val"))
-    test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, stream("test"))
+    val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, data_stream(spec, "val"))
+    test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, data_stream(spec, "test"))
     result = train(
         model,
         task,
         spec.budget,
         lr=spec.lr,
         seq_len=spec.seq_len,
-        data=stream("train"),
+        data=data_stream(spec, "train"),
         val_set=val_set,
         device=spec.device,
         progress=progress,

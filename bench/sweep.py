@@ -1,39 +1,95 @@
-"""``run_sweep``: plan the runs, execute them, store every record, print the summary."""
+"""``run_sweep``: plan the runs, execute what is not stored yet, store every record, summarise.
+
+A sweep resumes by construction: runs whose ``run_key`` already has a record in the
+folder are not run again (failed ones are, with ``retry_failed``). After an out-of-memory
+run, the longer lengths of the same model are recorded as ``skipped`` instead of being
+attempted, unless ``skip_after_oom`` is off.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
 from datetime import UTC, datetime
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from bench.config import SweepConfig
 from bench.env import environment
 from bench.executor import EXECUTORS
 from bench.plan import SCHEMA_VERSION, RunSpec, plan
-from bench.store import RUNS_FILE, append_record, read_records, write_manifest
+from bench.runner import identity_record
+from bench.store import RUNS_FILE, append_record, latest_by_key, locked, read_records, write_manifest
 from bench.summary import render_summary
+
+PACKAGES = ["torch", "einops", "numpy", "pandas", "pydantic", "seaborn", "tqdm"]
 
 
 def run_sweep(config: SweepConfig, *, progress: bool = True) -> Path:
-    """Run every planned run of ``config`` into ``config.out_dir``; returns that folder."""
+    """Run every planned run of ``config`` not yet stored in ``config.out_dir``; returns that folder."""
     specs = plan(config)
     out_dir = config.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_manifest(out_dir, _manifest(config, specs))
-    bar = tqdm(total=len(specs), desc=f"{config.task} sweep", unit="run", disable=None if progress else True)
-
-    def on_record(spec: RunSpec, record: dict) -> None:
-        append_record(out_dir, record)  # the parent alone writes the store
-        bar.update()
-        bar.set_postfix_str(f"{spec.model} T={spec.seq_len} lr={spec.lr:g}: {record['status']}")
-
-    EXECUTORS[config.executor](specs, on_record, progress=progress)
-    bar.close()
-    records = [r for r in read_records(out_dir) if r["run_key"] in {s.run_key for s in specs}]
-    print(render_summary(records, config.task, config.task_params))
-    print(f"\nResults: {out_dir / RUNS_FILE} ({len(records)} runs)")
+    with locked(out_dir):
+        write_manifest(out_dir, _manifest(config, specs))
+        stored = latest_by_key(read_records(out_dir))
+        todo = [s for s in specs if _needs_run(stored.get(s.run_key), config.retry_failed)]
+        if len(todo) < len(specs):
+            print(f"Resuming in {out_dir}: {len(specs) - len(todo)} of {len(specs)} runs already stored")
+        try:
+            _execute(config, todo, stored, progress)
+        except KeyboardInterrupt:
+            kept = sum(1 for s in specs if s.run_key in latest_by_key(read_records(out_dir)))
+            print(f"\nInterrupted: {kept} of {len(specs)} runs stored in {out_dir}; run the same command to resume.")
+            raise
+        records = latest_by_key(read_records(out_dir))
+    planned = [records[s.run_key] for s in specs if s.run_key in records]
+    print(render_summary(planned, config.task, config.task_params))
+    print(f"\nResults: {out_dir / RUNS_FILE} ({len(planned)} runs)")
     return out_dir
+
+
+def _needs_run(stored: dict | None, retry_failed: bool) -> bool:
+    return stored is None or (retry_failed and stored.get("status") != "ok")
+
+
+def _execute(config: SweepConfig, todo: list[RunSpec], stored: dict[str, dict], progress: bool) -> None:
+    execute = EXECUTORS[config.executor]
+    oom_length = _oom_lengths(stored.values())  # model -> shortest length that ran out of memory
+    bar = tqdm(total=len(todo), desc=f"{config.task} sweep", unit="run", disable=None if progress else True)
+    try:
+        for spec in todo:
+            limit = oom_length.get(spec.model)
+            if config.skip_after_oom and limit is not None and spec.seq_len > limit:
+                record = _skipped_record(spec, limit)
+            else:
+                record = execute(spec, progress)
+            if record["status"] == "oom":
+                oom_length[spec.model] = min(spec.seq_len, oom_length.get(spec.model, spec.seq_len))
+            append_record(config.out_dir, record)  # the parent alone writes the store
+            bar.update()
+            bar.set_postfix_str(f"{spec.model} T={spec.seq_len} lr={spec.lr:g}: {record['status']}")
+    finally:
+        bar.close()
+
+
+def _oom_lengths(records) -> dict[str, int]:
+    shortest: dict[str, int] = {}
+    for record in records:
+        if record.get("status") == "oom":
+            model = record["model"]
+            shortest[model] = min(record["seq_len"], shortest.get(model, record["seq_len"]))
+    return shortest
+
+
+def _skipped_record(spec: RunSpec, oom_length: int) -> dict:
+    return {
+        **identity_record(spec),
+        "status": "skipped",
+        "error": f"not attempted: {spec.model} ran out of memory at T={oom_length} (see --no-skip-after-oom)",
+        "device": spec.device,
+    }
 
 
 def _manifest(config: SweepConfig, specs: list[RunSpec]) -> dict:
@@ -45,4 +101,18 @@ def _manifest(config: SweepConfig, specs: list[RunSpec]) -> dict:
         "n_runs": len(specs),
         "run_keys": [s.run_key for s in specs],
         "environment": environment(config.resolved_device),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "determinism": {
+            "seeds": "sha256-derived torch.Generator per split (train, val, test) and for initialisation",
+            "flush_denormal": config.resolved_device == "cpu",
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+            "threads": config.threads if config.threads is not None else torch.get_num_threads(),
+        },
     }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -103,6 +103,12 @@ BAD_INPUTS = [
     pytest.param([*ADDING, "--warmup-frac", "1"], None, ["warmup_frac"], id="warmup-of-every-step"),
     pytest.param([*ADDING, "--threads", "0"], None, ["threads"], id="zero-threads"),
     pytest.param([*ADDING, "--frob", "1"], None, ["--frob"], id="unknown-flag"),
+    pytest.param([*ADDING, "--timeout-s", "0"], None, ["timeout_s", "greater than 0"], id="zero-timeout"),
+    pytest.param(
+        [*ADDING, "--timeout-s", "5", "--executor", "inline"], None, ["timeout_s", "subprocess"], id="inline-timeout"
+    ),
+    pytest.param([*ADDING, "--memory-limit-mb=-5"], None, ["memory_limit_mb"], id="negative-memory-limit"),
+    pytest.param(ADDING, "retry_failed = 3\n", ["retry_failed"], id="non-boolean-switch"),
     pytest.param(ADDING, "foo = 1\n", ["foo", "unknown key"], id="unknown-toml-key"),
     pytest.param(ADDING, "steps = \n", ["config", "not valid TOML"], id="malformed-toml"),
     pytest.param(ADDING, "lengths = []\n", ["lengths"], id="empty-toml-lengths"),
