@@ -18,7 +18,9 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -41,36 +43,58 @@ def _forkserver():
 
 
 def run_subprocess(spec: RunSpec, progress: bool) -> dict:
+    outcome = call_isolated(functools.partial(run_one, fresh_process=True, progress=progress), spec, spec.timeout_s)
+    if isinstance(outcome, Failure):
+        return {**identity_record(spec), "status": outcome.status, "error": outcome.error, "device": spec.device}
+    return outcome
+
+
+_STARTED = "started"  # the child's first message
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A child that did not return: killed at its time limit, by the kernel, or dead of a crash."""
+
+    status: str  # timeout, oom or error
+    error: str
+
+
+def call_isolated(func: Callable[[Any], Any], arg: Any, timeout_s: float | None = None) -> Any:
+    """``func(arg)`` in a process of its own, forked from the server; its return value, or a Failure."""
     context = _forkserver()
     receiver, sender = context.Pipe(duplex=False)
     parent_alive, keep_alive = context.Pipe(duplex=False)  # EOF in the child: this process is gone
-    process = context.Process(target=_child_main, args=(spec, progress, sender, parent_alive), daemon=True)
+    process = context.Process(target=_child_main, args=(func, arg, sender, parent_alive), daemon=True)
     process.start()
     sender.close()  # the child holds the only writer: EOF on the reader means the child is gone
     parent_alive.close()
-    record = None
+    result: Any = None
     try:
-        if receiver.poll(spec.timeout_s):  # True on a message and on EOF; None waits without limit
-            record = _receive(receiver)
-        else:
-            _kill_group(process)
-            record = _failed_record(spec, "timeout", f"killed after the {spec.timeout_s:g} s time limit (timeout_s)")
+        # The clock starts when the child does: the first child of a sweep waits for the server to import torch.
+        if _receive(receiver) == _STARTED:  # None: it died before it could start, told by its exit code below
+            if receiver.poll(timeout_s):  # True on a message and on EOF; None waits without limit
+                result = _receive(receiver)
+            else:
+                _kill_group(process)
+                result = Failure("timeout", f"killed after the {timeout_s:g} s time limit (timeout_s)")
     finally:
         if process.is_alive():  # interrupted (Ctrl-C) or timed out: nothing of the run may outlive it
             _kill_group(process)
         process.join()
         keep_alive.close()
-    return record if record is not None else _lost_run_record(spec, process.exitcode)
+    return result if result is not None else _lost(process.exitcode)
 
 
-def _child_main(spec: RunSpec, progress: bool, conn: Connection, parent_alive: Connection) -> None:
+def _child_main(func: Callable[[Any], Any], arg: Any, conn: Connection, parent_alive: Connection) -> None:
     # Its own group, so a kill reaches all it started. Ctrl-C then reaches only the parent, which stops it.
     os.setpgid(0, 0)
     threading.Thread(target=_die_with_parent, args=(parent_alive,), daemon=True).start()
     # tqdm's default lock is a multiprocessing semaphore, which a killed or exiting child never unlinks
     # (the resource tracker then warns of leaks); a run has one progress bar, a thread lock is enough.
     tqdm.set_lock(threading.RLock())
-    conn.send(run_one(spec, fresh_process=True, progress=progress))
+    conn.send(_STARTED)
+    conn.send(func(arg))
     conn.close()
 
 
@@ -94,15 +118,11 @@ def _kill_group(process: multiprocessing.Process) -> None:
         process.kill()
 
 
-def _lost_run_record(spec: RunSpec, exitcode: int | None) -> dict:
+def _lost(exitcode: int | None) -> Failure:
     """The child died before reporting: SIGKILL is most often the kernel's out-of-memory killer."""
     killed = exitcode == -signal.SIGKILL
     message = f"run process exited with code {exitcode}" + (" (killed: out of memory?)" if killed else "")
-    return _failed_record(spec, "oom" if killed else "error", message)
-
-
-def _failed_record(spec: RunSpec, status: str, error: str) -> dict:
-    return {**identity_record(spec), "status": status, "error": error, "device": spec.device}
+    return Failure("oom" if killed else "error", message)
 
 
 EXECUTORS: dict[str, Executor] = {"inline": run_inline, "subprocess": run_subprocess}

@@ -22,10 +22,10 @@ from bench.train import TrainResult, evaluate, make_eval_set, train
 CPU_OOM_MESSAGE = "can't allocate memory"
 
 
-def configure_torch(spec: RunSpec) -> None:
-    if spec.threads is not None:
-        torch.set_num_threads(spec.threads)
-    if spec.device == "cpu":
+def configure_torch(device: str, threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if device == "cpu":
         # Subnormal floats from vanishing gradients slow CPU arithmetic up to 14x (DESIGN.md §3);
         # flushed for every model alike, and recorded.
         torch.set_flush_denormal(True)
@@ -72,7 +72,7 @@ def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
 
 
 def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> dict:
-    configure_torch(spec)
+    configure_torch(spec.device, spec.threads)
     task = tasks.get_task(spec.task, **spec.task_params)
     with torch.random.fork_rng(devices=[]):  # the global RNG is left as found
         _warm_up(spec, task)

@@ -16,6 +16,8 @@ GROUP = ["task", "model", "seq_len", "seed"]
 
 def select_best_lr(records: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, model, length, seed): the finished run with the lowest validation loss."""
+    if "val_loss" not in records:  # no run finished: every cell shows a status
+        return records.iloc[0:0]
     ok = records[records["status"] == "ok"].dropna(subset=["val_loss"])
     if ok.empty:
         return ok

@@ -130,10 +130,11 @@ def _flag_dict(flags: list[str]) -> dict[str, str]:
 
 def test_a_run_past_its_time_limit_is_killed_and_recorded(tmp_path):
     out = tmp_path / "out"
-    done = run_bench(out, "--models", "gru", "--lengths", "8,3000", "--steps", "300", "--eval-every", "100",
-                     "--val-size", "16", "--test-size", "16", "--params", "4000", "--timeout-s", "2")  # fmt: skip
+    # T=8 takes well under a second; T=20000 about half a second a step, so 40 steps take far past the limit.
+    done = run_bench(out, "--models", "gru", "--lengths", "8,20000", "--steps", "40", "--eval-every", "20",
+                     "--val-size", "16", "--test-size", "16", "--params", "4000", "--timeout-s", "3")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert statuses(out) == {8: "ok", 3000: "timeout"}
+    assert statuses(out) == {8: "ok", 20000: "timeout"}
     assert "timeout" in done.stdout  # the summary shows it
 
 
