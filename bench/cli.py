@@ -42,6 +42,21 @@ SWITCHES = {  # field -> (flag, value when given, help)
 }
 
 
+SPEED_FLAGS = {
+    "models": "comma-separated models (default: all five)",
+    "lengths": "comma-separated sequence lengths (default: 256,1024,4096,16384)",
+    "batch_size": "sequences per batch (default: 8)",
+    "params": "trainable-parameter target, as in training (default: the quick preset's 20000)",
+    "task": "task whose input and output kinds the models are built for (default: copying)",
+    "repeats": "timed calls per configuration, after a first call and a warm-up (default: 5)",
+    "stream_tokens": "tokens streamed one at a time for the per-token latency (default: 1024)",
+    "device": "auto (CUDA when present), cpu or cuda",
+    "threads": "CPU threads (default: torch's default)",
+    "timeout_s": "wall-clock limit per configuration in seconds (default: 300)",
+    "out": "results folder (default: results/speed-<device>)",
+}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
         print(f"{self.prog}: error: {message}", file=sys.stderr)
@@ -58,12 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
     run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    speed = commands.add_parser("speed", help="training, inference and streaming cost against length")
+    for name, help_text in SPEED_FLAGS.items():
+        speed.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
+    speed.add_argument("--no-progress", action="store_true", help="hide progress bars")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "speed":
+        return _speed(args)
     if args.command == "list":
         from bench.listing import render_listing
 
@@ -84,4 +105,25 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130  # run_sweep has said what was kept and how to resume
+    return 0
+
+
+def _speed(args: argparse.Namespace) -> int:
+    from bench.config import load_speed_config
+
+    try:
+        config = load_speed_config({k: getattr(args, k) for k in SPEED_FLAGS})
+    except ConfigError as exc:
+        print(f"python -m bench speed: error: {exc}", file=sys.stderr)
+        return 2
+    from bench.speed import run_speed
+    from bench.store import StoreBusy
+
+    try:
+        run_speed(config, progress=not args.no_progress)
+    except StoreBusy as exc:
+        print(f"python -m bench speed: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
     return 0

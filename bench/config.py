@@ -31,36 +31,22 @@ def _split_commas(value: Any) -> Any:
     return value
 
 
-class SweepConfig(BaseModel):
+class _ComparisonConfig(BaseModel):
+    """What every command that compares models needs: which, at which lengths, at what size, where."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     task: str
-    task_params: dict[str, Any] = Field(default_factory=dict)
     models: list[str] = Field(default_factory=lambda: list(models.MODELS), min_length=1)
-    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    preset: str = "quick"
     lengths: list[int] = Field(min_length=1)
-    seeds: list[int] = Field(min_length=1)
-    lrs: list[float] = Field(min_length=1)
-    steps: int = Field(gt=0)
     batch_size: int = Field(gt=0)
     params: int = Field(gt=0)
-    warmup_frac: float = Field(ge=0.0, lt=1.0)
-    weight_decay: float = Field(ge=0.0)
-    clip_norm: float = Field(gt=0.0)
-    eval_every: int = Field(gt=0)
-    val_size: int = Field(gt=0)
-    test_size: int = Field(gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(default=None, gt=0)
-    executor: Literal["subprocess", "inline"] = "subprocess"
     timeout_s: float | None = Field(default=None, gt=0)
-    memory_limit_mb: int | None = Field(default=None, gt=0)
-    retry_failed: bool = False
-    skip_after_oom: bool = True
     out: Path | None = None
 
-    _split = field_validator("models", "lengths", "seeds", "lrs", mode="before")(_split_commas)
+    _split_lists = field_validator("models", "lengths", mode="before")(_split_commas)
 
     @field_validator("task")
     @classmethod
@@ -69,43 +55,18 @@ class SweepConfig(BaseModel):
             raise ValueError(unknown_name("task", name, tasks.TASKS))
         return name
 
-    @field_validator("preset")
-    @classmethod
-    def _known_preset(cls, name: str) -> str:
-        if name not in PRESETS:
-            raise ValueError(unknown_name("preset", name, PRESETS))
-        return name
-
     @field_validator("models")
     @classmethod
     def _known_models(cls, names: list[str]) -> list[str]:
         for name in names:
             if name not in models.MODELS:
                 raise ValueError(unknown_name("model", name, models.MODELS))
-        return names
+        return _each_once(names)
 
-    @field_validator("models", "lengths", "seeds", "lrs")
+    @field_validator("lengths")
     @classmethod
-    def _each_once(cls, values: list) -> list:
-        # A repeated value would plan, train and store the same run twice under one run_key.
-        repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
-        if repeated:
-            raise ValueError(f"each value may appear once; repeated: {', '.join(map(str, repeated))}")
-        return values
-
-    @field_validator("lengths", "lrs")
-    @classmethod
-    def _positive(cls, values: list) -> list:
-        if any(v <= 0 for v in values):
-            raise ValueError("every value must be > 0")
-        return values
-
-    @field_validator("seeds")
-    @classmethod
-    def _non_negative(cls, values: list[int]) -> list[int]:
-        if any(v < 0 for v in values):
-            raise ValueError("every seed must be >= 0")
-        return values
+    def _positive_lengths(cls, values: list[int]) -> list[int]:
+        return _each_once(_positive(values))
 
     @field_validator("device")
     @classmethod
@@ -113,6 +74,74 @@ class SweepConfig(BaseModel):
         if device == "cuda" and not torch.cuda.is_available():
             raise ValueError("CUDA is not available on this machine; use --device cpu or auto")
         return device
+
+    @property
+    def resolved_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    def check_params_reachable(self, spec: tasks.TaskSpec, options: dict[str, dict] | None = None) -> None:
+        """An unreachable parameter target fails now, not after hours of other runs."""
+        for name in self.models:
+            try:
+                models.solve_width(name, spec, self.params, **(options or {}).get(name, {}))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"params: {exc}") from None
+
+
+def _each_once(values: list) -> list:
+    # A repeated value would plan, run and store the same run twice under one run_key.
+    repeated = sorted({v for v in values if values.count(v) > 1}, key=str)
+    if repeated:
+        raise ValueError(f"each value may appear once; repeated: {', '.join(map(str, repeated))}")
+    return values
+
+
+def _positive(values: list) -> list:
+    if any(v <= 0 for v in values):
+        raise ValueError("every value must be > 0")
+    return values
+
+
+class SweepConfig(_ComparisonConfig):
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    preset: str = "quick"
+    seeds: list[int] = Field(min_length=1)
+    lrs: list[float] = Field(min_length=1)
+    steps: int = Field(gt=0)
+    warmup_frac: float = Field(ge=0.0, lt=1.0)
+    weight_decay: float = Field(ge=0.0)
+    clip_norm: float = Field(gt=0.0)
+    eval_every: int = Field(gt=0)
+    val_size: int = Field(gt=0)
+    test_size: int = Field(gt=0)
+    executor: Literal["subprocess", "inline"] = "subprocess"
+    memory_limit_mb: int | None = Field(default=None, gt=0)
+    retry_failed: bool = False
+    skip_after_oom: bool = True
+
+    _split_grid = field_validator("seeds", "lrs", mode="before")(_split_commas)
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str) -> str:
+        if name not in PRESETS:
+            raise ValueError(unknown_name("preset", name, PRESETS))
+        return name
+
+    @field_validator("lrs")
+    @classmethod
+    def _positive_lrs(cls, values: list[float]) -> list[float]:
+        return _each_once(_positive(values))
+
+    @field_validator("seeds")
+    @classmethod
+    def _non_negative(cls, values: list[int]) -> list[int]:
+        if any(v < 0 for v in values):
+            raise ValueError("every seed must be >= 0")
+        return _each_once(values)
 
     @model_validator(mode="after")
     def _cross_field(self) -> SweepConfig:
@@ -133,22 +162,46 @@ class SweepConfig(BaseModel):
             if unknown:
                 allowed = models.model_options(name)
                 raise ValueError(f"model_options.{name}: {unknown_name(f'{name} option', unknown[0], allowed)}")
-        for name in self.models:  # an unreachable parameter target fails now, not after hours of other runs
-            try:
-                models.solve_width(name, task.spec, self.params, **self.model_options.get(name, {}))
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"params: {exc}") from None
+        self.check_params_reachable(task.spec, self.model_options)
         return self
-
-    @property
-    def resolved_device(self) -> str:
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device
 
     @property
     def out_dir(self) -> Path:
         return self.out if self.out is not None else Path("results") / f"{self.task}-{self.preset}"
+
+
+SPEED_DEFAULTS: dict[str, Any] = {
+    "task": "copying",  # token inputs, a class at every step: the shape of language-model training
+    "lengths": [256, 1024, 4096, 16384],
+    "batch_size": 8,
+    "params": PRESETS["quick"]["params"],
+    "repeats": 5,
+    "timeout_s": 300.0,
+}
+
+
+class SpeedConfig(_ComparisonConfig):
+    """``python -m bench speed``: cost against length, no training to convergence."""
+
+    repeats: int = Field(gt=0)
+    stream_tokens: int = Field(default=1024, gt=0)
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> SpeedConfig:
+        self.check_params_reachable(tasks.get_task(self.task).spec)
+        return self
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out if self.out is not None else Path("results") / f"speed-{self.resolved_device}"
+
+
+def load_speed_config(cli: dict[str, Any]) -> SpeedConfig:
+    """The defaults, then the flags the user gave (None = not given)."""
+    try:
+        return SpeedConfig(**{**SPEED_DEFAULTS, **{k: v for k, v in cli.items() if v is not None}})
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
 
 
 def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepConfig:

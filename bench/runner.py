@@ -31,19 +31,22 @@ def configure_torch(device: str, threads: int | None) -> None:
         torch.set_flush_denormal(True)
 
 
+def failure_status(exc: Exception) -> str:
+    """``oom`` for CUDA's OutOfMemoryError and the CPU allocator's RuntimeError, ``error`` otherwise."""
+    out_of_memory = isinstance(exc, torch.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and CPU_OOM_MESSAGE in str(exc)
+    )
+    return "oom" if out_of_memory else "error"
+
+
 def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True) -> dict:
     started_at, start = datetime.now(UTC), time.perf_counter()
     record = identity_record(spec)
     try:
         record.update(_train_and_measure(spec, fresh_process, progress))
         record["status"] = "diverged" if record["diverged_step"] is not None else "ok"
-    except torch.OutOfMemoryError as exc:
-        record.update(status="oom", error=f"{type(exc).__name__}: {exc}")
-    except RuntimeError as exc:
-        status = "oom" if CPU_OOM_MESSAGE in str(exc) else "error"
-        record.update(status=status, error=f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, never fatal to the sweep
-        record.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        record.update(status=failure_status(exc), error=f"{type(exc).__name__}: {exc}")
     record.update(environment(spec.device))
     record["flush_denormal"] = spec.device == "cpu"
     record["started_at"] = started_at.isoformat()

@@ -56,9 +56,9 @@ def _finite(value):
     return value
 
 
-def append_record(out_dir: Path, record: dict) -> None:
+def append_record(out_dir: Path, record: dict, filename: str = RUNS_FILE) -> None:
     line = json.dumps(_finite(record), sort_keys=True, allow_nan=False) + "\n"
-    fd = os.open(out_dir / RUNS_FILE, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(out_dir / filename, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
@@ -69,8 +69,8 @@ def append_record(out_dir: Path, record: dict) -> None:
         os.close(fd)
 
 
-def read_records(out_dir: Path) -> list[dict]:
-    path = Path(out_dir) / RUNS_FILE
+def read_records(out_dir: Path, filename: str = RUNS_FILE) -> list[dict]:
+    path = Path(out_dir) / filename
     if not path.exists():
         return []
     records = []

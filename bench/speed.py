@@ -1,0 +1,291 @@
+"""``python -m bench speed``: training, inference and streaming cost against sequence length.
+
+Each (model, length, mode) is measured in a process of its own, forked from the executor's
+server, so its peak memory is its own (DESIGN.md §3: ``ru_maxrss`` growth on CPU,
+``max_memory_allocated`` on CUDA). Within it: one first call (timed and reported apart:
+it pays lazy initialisation), one untimed warm-up call, then ``repeats`` timed calls with a
+device synchronisation after each; median and interquartile range are reported.
+
+Modes:
+- ``train``: one optimiser step (forward, loss, backward, AdamW step) on a random batch.
+- ``infer``: one forward pass without autograd; then streaming, one token at a time through
+  ``init_state``/``step`` for ``stream_tokens`` tokens, with the median latency of a token
+  and the size of the streaming state at the end.
+
+Inputs are random tokens (or reals) of the task's spec at exactly the given length; the
+values do not change the cost, except through denormals, which are flushed on CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+import models
+import tasks
+from bench.config import SpeedConfig
+from bench.env import environment
+from bench.executor import Failure, call_isolated
+from bench.measure import PeakMemory, synchronize, timing_stats
+from bench.runner import configure_torch, failure_status
+from bench.store import append_record, locked
+from tasks.base import TaskSpec
+
+SPEED_FILE = "speed.jsonl"
+MODES = ("train", "infer")
+
+
+@dataclass(frozen=True)
+class SpeedJob:
+    model: str
+    task: str
+    mode: str
+    seq_len: int
+    batch_size: int
+    params: int
+    repeats: int
+    stream_tokens: int
+    device: str
+    threads: int | None
+
+
+def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
+    """Model by model, mode by mode, short lengths first: so a failure can skip the longer ones."""
+    return [
+        SpeedJob(
+            model,
+            config.task,
+            mode,
+            length,
+            config.batch_size,
+            config.params,
+            config.repeats,
+            config.stream_tokens,
+            config.resolved_device,
+            config.threads,
+        )  # fmt: skip
+        for model in config.models
+        for mode in MODES
+        for length in sorted(config.lengths)
+    ]
+
+
+# ---- in the child process ----------------------------------------------------------------------
+
+
+def measure_job(job: SpeedJob) -> dict:
+    """One configuration's figures, or its failure as a record; never raises."""
+    record = {**dataclasses.asdict(job), "status": "ok", "error": None}
+    try:
+        configure_torch(job.device, job.threads)
+        record.update(_measure(job))
+    except Exception as exc:  # noqa: BLE001 - a failing configuration is a row, not a crash
+        record.update(status=failure_status(exc), error=f"{type(exc).__name__}: {exc}")
+    record.update(environment(job.device))
+    return record
+
+
+def _measure(job: SpeedJob) -> dict:
+    spec = tasks.get_task(job.task).spec
+    _warm_up(job, spec)
+    memory = PeakMemory(job.device, fresh_process=True)
+    memory.start()
+    torch.manual_seed(0)
+    model = models.build_model(job.model, spec, target_params=job.params).to(job.device)
+    x, y = random_batch(spec, job.batch_size, job.seq_len, job.device)
+    if job.mode == "train":
+        figures = _time_calls(_training_step(model, spec, x, y), job)
+        figures["peak_mem_mb"] = memory.stop()
+    else:
+        model.eval()
+        with torch.inference_mode():
+            figures = _time_calls(lambda: model(x), job)
+            figures["peak_mem_mb"] = memory.stop()
+            figures.update(_streaming(model, x, job))
+    tokens = job.batch_size * job.seq_len
+    return {
+        **figures,
+        "n_params": models.count_parameters(model),
+        "tokens_per_s": tokens / (figures["median_ms"] / 1e3),
+        "mem_method": memory.method,
+    }
+
+
+def random_batch(spec: TaskSpec, batch_size: int, length: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets of the spec's kinds: (B, L) tokens or (B, L, C) reals; (B, L) classes or (B, L, 1)."""
+    generator = torch.Generator(device=device).manual_seed(0)
+    if spec.input_kind == "tokens":
+        x = torch.randint(spec.input_size, (batch_size, length), generator=generator, device=device)
+    else:
+        x = torch.rand(batch_size, length, spec.input_size, generator=generator, device=device)
+    if spec.output_kind == "classes":
+        y = torch.randint(spec.output_size, (batch_size, length), generator=generator, device=device)
+    else:
+        y = torch.rand(batch_size, length, spec.output_size, generator=generator, device=device)
+    return x, y
+
+
+def _training_step(model: torch.nn.Module, spec: TaskSpec, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        out = model(x)
+        classes = spec.output_kind == "classes"
+        loss = F.cross_entropy(out.flatten(0, 1), y.flatten()) if classes else F.mse_loss(out, y)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def _time_calls(call: Callable[[], object], job: SpeedJob) -> dict:
+    first = _timed(call, job.device)
+    _timed(call, job.device)  # warm-up: caches, allocator, thread pool
+    stats = timing_stats([_timed(call, job.device) for _ in range(job.repeats)])
+    return {"first_call_ms": first * 1e3, "median_ms": stats.median * 1e3, "iqr_ms": stats.iqr * 1e3}
+
+
+def _timed(call: Callable[[], object], device: str) -> float:
+    synchronize(device)
+    start = time.perf_counter()
+    call()
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def _streaming(model: models.SequenceModel, x: torch.Tensor, job: SpeedJob) -> dict:
+    """Median latency of one token through ``step``, and the state's size after the last one."""
+    tokens = x[:, : job.stream_tokens].unbind(1)  # unbind once: indexing per step costs (DESIGN.md §3)
+    state = model.init_state(job.batch_size)
+    latencies = []
+    for x_t in tokens:
+        start = time.perf_counter()
+        _, state = model.step(x_t, state)
+        synchronize(job.device)
+        latencies.append(time.perf_counter() - start)
+    steady = latencies[1:] or latencies
+    return {
+        "stream_tokens_run": len(tokens),
+        "stream_token_ms": timing_stats(steady).median * 1e3,
+        "state_kb": _tensor_bytes(state) / 1024,
+    }
+
+
+def _tensor_bytes(state: object) -> int:
+    if isinstance(state, torch.Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, list | tuple):
+        return sum(_tensor_bytes(item) for item in state)
+    if isinstance(state, dict):
+        return sum(_tensor_bytes(item) for item in state.values())
+    return 0
+
+
+def _warm_up(job: SpeedJob, spec: TaskSpec) -> None:
+    """A tiny step of the same family first, so one-time library loading is not charged to the figures."""
+    model = models.build_model(job.model, spec, width=8).to(job.device)
+    x, y = random_batch(spec, 2, 4, job.device)
+    _training_step(model, spec, x, y)()
+
+
+# ---- in the parent ---------------------------------------------------------------------------------
+
+
+def run_speed(config: SpeedConfig, *, progress: bool = True) -> Path:
+    out_dir = config.out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = plan_jobs(config)
+    rows = []
+    with locked(out_dir):
+        failed_at: dict[tuple[str, str], int] = {}  # (model, mode) -> shortest length that failed
+        bar = tqdm(jobs, desc="speed", unit="config", disable=None if progress else True)
+        for job in bar:
+            bar.set_postfix_str(f"{job.model} {job.mode} L={job.seq_len}")
+            row = _run_or_skip(job, failed_at, config.timeout_s)
+            if row["status"] != "ok":
+                key = (job.model, job.mode)
+                failed_at[key] = min(job.seq_len, failed_at.get(key, job.seq_len))
+            append_record(out_dir, row, SPEED_FILE)
+            rows.append(row)
+        bar.close()
+    print(render_speed(rows))
+    print(f"\nResults: {out_dir / SPEED_FILE} ({len(rows)} rows)")
+    return out_dir
+
+
+def _run_or_skip(job: SpeedJob, failed_at: dict[tuple[str, str], int], timeout_s: float | None) -> dict:
+    shorter_failure = failed_at.get((job.model, job.mode))
+    if shorter_failure is not None and job.seq_len > shorter_failure:
+        return {**dataclasses.asdict(job), "status": "skipped", "error": f"failed at L={shorter_failure}"}
+    outcome = call_isolated(measure_job, job, timeout_s)
+    if isinstance(outcome, Failure):
+        return {**dataclasses.asdict(job), "status": outcome.status, "error": outcome.error}
+    return outcome
+
+
+# ---- tables ------------------------------------------------------------------------------------------
+
+COLUMNS = {  # (mode, column) -> (table title, cell format)
+    ("train", "median_ms"): ("Training step, ms (median ± IQR)", "{median_ms:.1f} ± {iqr_ms:.1f}"),
+    ("train", "peak_mem_mb"): ("Training peak memory, MB", "{peak_mem_mb:.0f}"),
+    ("infer", "median_ms"): ("Inference forward, ms (median ± IQR)", "{median_ms:.1f} ± {iqr_ms:.1f}"),
+    ("infer", "peak_mem_mb"): ("Inference peak memory, MB", "{peak_mem_mb:.0f}"),
+    ("infer", "stream_token_ms"): ("Streaming, ms per token (state KB)", "{stream_token_ms:.3f} ({state_kb:.0f})"),
+}
+EXPONENT_COLUMNS = {
+    "train time": ("train", "median_ms"),
+    "train memory": ("train", "peak_mem_mb"),
+    "infer time": ("infer", "median_ms"),
+    "infer memory": ("infer", "peak_mem_mb"),
+}
+
+
+def render_speed(rows: list[dict]) -> str:
+    frame = pd.DataFrame(rows)
+    parts = []
+    for (mode, _), (title, cell) in COLUMNS.items():
+        parts += [title, _table(frame[frame["mode"] == mode], cell).to_markdown(), ""]
+    parts += [
+        "Scaling exponent k in cost ~ L^k (least-squares fit of log cost on log L over the lengths that ran)",
+        scaling_exponents(frame).to_markdown(floatfmt=".2f"),
+    ]
+    return "\n".join(parts)
+
+
+def _table(rows: pd.DataFrame, cell: str) -> pd.DataFrame:
+    cells: dict[str, dict[str, str]] = {}
+    for row in rows.to_dict("records"):
+        text = row["status"]
+        if row["status"] == "ok" and _has_values(row, cell):
+            text = cell.format(**row)
+        cells.setdefault(row["model"], {})[f"L={row['seq_len']}"] = text
+    return pd.DataFrame.from_dict(cells, orient="index")
+
+
+def _has_values(row: dict, cell: str) -> bool:
+    names = [part.split("}")[0].split(":")[0] for part in cell.split("{")[1:]]
+    return all(row.get(name) is not None and not pd.isna(row[name]) for name in names)
+
+
+def scaling_exponents(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model, the slope of log(cost) on log(length), where at least two lengths ran."""
+    exponents: dict[str, dict[str, float]] = {}
+    for model in dict.fromkeys(frame["model"]):
+        for name, (mode, column) in EXPONENT_COLUMNS.items():
+            ok = frame[(frame["model"] == model) & (frame["mode"] == mode) & (frame["status"] == "ok")]
+            ok = ok[ok[column].notna() & (ok[column] > 0)] if column in ok else ok.iloc[0:0]
+            slope = float("nan")
+            if len(ok) >= 2:
+                slope = float(np.polyfit(np.log(ok["seq_len"]), np.log(ok[column].astype(float)), 1)[0])
+            exponents.setdefault(model, {})[name] = slope
+    return pd.DataFrame.from_dict(exponents, orient="index")

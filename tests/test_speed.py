@@ -1,0 +1,79 @@
+"""`python -m bench speed`: every model and mode measured in its own process, failures as rows, exponents."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import models
+from bench.speed import SPEED_FILE, render_speed, scaling_exponents
+from bench.store import read_records
+from tests.test_run_e2e import run_capturing_stdout
+
+TINY = ["--lengths", "8,16", "--batch-size", "2", "--params", "4000", "--repeats", "2", "--stream-tokens", "4",
+        "--threads", "1", "--no-progress"]  # fmt: skip
+
+
+def test_speed_measures_every_model_and_mode(tmp_path, cli):
+    out = tmp_path / "speed"
+    code, stdout = run_capturing_stdout(cli, ["speed", *TINY, "--out", str(out)])
+    assert code == 0
+    rows = read_records(out, SPEED_FILE)
+    assert len(rows) == len(models.MODELS) * 2 * 2
+    assert all(r["status"] == "ok" for r in rows), [r["error"] for r in rows]
+    for row in rows:
+        assert row["median_ms"] > 0 and row["tokens_per_s"] > 0 and row["first_call_ms"] > 0
+        assert row["peak_mem_mb"] >= 0 and row["mem_method"] == "ru_maxrss_delta"
+        assert 0.95 * 4000 <= row["n_params"] <= 1.05 * 4000
+        assert row["threads"] == 1
+    for row in (r for r in rows if r["mode"] == "infer"):
+        assert row["stream_tokens_run"] == 4 and row["stream_token_ms"] > 0 and row["state_kb"] > 0
+    assert "Scaling exponent" in stdout and "Streaming" in stdout
+
+
+def test_a_failing_length_is_a_row_and_longer_ones_are_skipped(tmp_path, cli):
+    out = tmp_path / "speed"
+    flags = ["--models", "lstm", "--lengths", "8,20000,40000", "--repeats", "50", "--timeout-s", "2"]
+    code, stdout = run_capturing_stdout(cli, ["speed", *TINY, *flags, "--out", str(out)])
+    assert code == 0
+    status = {(r["mode"], r["seq_len"]): r["status"] for r in read_records(out, SPEED_FILE)}
+    assert status[("train", 8)] == "ok"
+    assert status[("train", 20000)] == "timeout"
+    assert status[("train", 40000)] == "skipped"
+    assert "timeout" in stdout
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--models", "lstn"], ["models", "did you mean 'lstm'"]),
+    (["--lengths", "0"], ["lengths", "> 0"]),
+    (["--repeats", "0"], ["repeats"]),
+    (["--params", "500"], ["params", "no width"]),
+    (["--stream-tokens", "x"], ["stream_tokens", "x"]),
+])  # fmt: skip
+def test_bad_speed_input_is_one_line_exit_2(argv, words, tmp_path, cli, capsys):
+    out = tmp_path / "speed"
+    assert cli(["speed", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and all(word in err for word in words), err
+    assert not out.exists()
+
+
+def rows_growing_as(power: float) -> list[dict]:
+    return [
+        {"model": "m", "mode": mode, "status": "ok", "seq_len": n, "median_ms": float(n) ** power, "iqr_ms": 0.0,
+         "peak_mem_mb": float(n), "stream_token_ms": 0.1, "state_kb": 1.0}
+        for mode in ("train", "infer") for n in (256, 1024, 4096)
+    ]  # fmt: skip
+
+
+def test_scaling_exponents_recover_the_power():
+    exponents = scaling_exponents(pd.DataFrame(rows_growing_as(2.0)))
+    assert exponents.loc["m", "train time"] == pytest.approx(2.0)
+    assert exponents.loc["m", "infer memory"] == pytest.approx(1.0)
+
+
+def test_render_shows_failures_in_place_of_figures():
+    rows = rows_growing_as(1.0)
+    rows[2] = {**rows[2], "status": "oom", "median_ms": None}
+    text = render_speed(rows)
+    assert "oom" in text
