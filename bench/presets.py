@@ -22,7 +22,7 @@ PRESETS: dict[str, dict] = {
         "weight_decay": 0.01,
         "clip_norm": 1.0,
         "eval_every": 50,
-        "val_size": 512,
+        "val_size": 256,
         "test_size": 2048,
     },
     "standard": {

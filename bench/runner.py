@@ -99,7 +99,8 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
         device=spec.device,
         progress=progress,
     )
-    val = evaluate(model, task, val_set)
+    finished = result.diverged_step is None  # then the last validation ran after the last step
+    val = result.last_val if finished and result.last_val is not None else evaluate(model, task, val_set)
     test_start = time.perf_counter()
     test = evaluate(model, task, test_set)
     synchronize(spec.device)

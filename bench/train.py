@@ -30,6 +30,7 @@ class TrainResult:
     step_seconds: list[float] = field(default_factory=list)
     clipped_steps: int = 0
     diverged_step: int | None = None
+    last_val: dict[str, float] | None = None  # metrics of the last validation, at the last step
 
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -121,6 +122,7 @@ def _record_eval(
     result: TrainResult, model: nn.Module, task: Task, val_set: list[Batch], step: int, train_seconds: float
 ) -> None:
     metrics = evaluate(model, task, val_set)
+    result.last_val = metrics
     result.curve.append((step, metrics["loss"]))
     if result.steps_to_solve is None and task.solved(metrics):
         result.steps_to_solve = step
