@@ -182,6 +182,8 @@ def _streaming(model: models.SequenceModel, x: torch.Tensor, job: SpeedJob) -> d
 
 
 def _tensor_bytes(state: object) -> int:
+    if hasattr(state, "filled"):  # a cache with spare capacity (the KV cache): count what it holds
+        return _tensor_bytes(state.filled())
     if isinstance(state, torch.Tensor):
         return state.numel() * state.element_size()
     if isinstance(state, list | tuple):

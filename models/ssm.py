@@ -12,7 +12,8 @@ with zero-order-hold discretisation ``lambda = exp(dt A)`` and ``B`` folded into
 Training uses the convolution form ``y = K * u`` with ``K_l = 2 Re(sum_n C'_n lambda_n^l)``,
 computed by FFT. Building K as an (D, N, L) complex exponential is the CPU bottleneck;
 instead ``lambda^l`` with ``l = T j + t`` is written ``lambda^(T j) * lambda^t`` (T ~ sqrt L),
-which turns K into one batched real matmul (DESIGN.md §3). Streaming uses the recurrence.
+which turns K into one batched real matmul (DESIGN.md §3). Streaming uses the recurrence,
+with (lambda, C') discretised once and cached on the kernel, so a step is the recurrence alone.
 
 A block is [norm -> SSM -> GELU -> linear + GLU -> residual], pre-norm; 2 blocks.
 
@@ -53,6 +54,7 @@ class S4DKernel(nn.Module):
         self.a_imag = no_weight_decay(nn.Parameter(math.pi * torch.arange(modes).float().repeat(channels, 1)))
         # C ~ CN(0, 1), stored as (real, imag) pairs so the optimiser sees real tensors.
         self.c = nn.Parameter(torch.randn(channels, modes, 2) * math.sqrt(0.5))  # (D, N/2, 2)
+        self._recurrence_cache: tuple[tuple, torch.Tensor, torch.Tensor] | None = None  # (key, lambda, C')
 
     def discretise(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns (dt A, lambda, C'), each (D, N/2) complex."""
@@ -77,6 +79,24 @@ class S4DKernel(nn.Module):
         kernel = 2.0 * torch.bmm(left, right)  # (D, J, T)
         return rearrange(kernel, "d j t -> d (j t)")[:, :length]
 
+    def recurrence(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(lambda, C'), (D, N/2) complex each, for the recurrent step; discretised only when a parameter changed.
+
+        Cached here rather than carried in the streaming state: the constants belong to the parameters, not
+        to a stream, so the state stays the recurrent x alone (what the speed harness counts as state size)
+        and every stream shares one copy. The key, each parameter's version counter (bumped by in-place
+        updates: optimiser steps, ``load_state_dict``) and storage address (moved by ``.to()``), keeps the
+        meaning of discretising at every step, which a snapshot taken in ``init_state`` would not: a step
+        never runs on constants older than the parameters.
+        """
+        if torch.is_grad_enabled():  # a cached graph would be freed by the first backward: rebuild it per step
+            return self.discretise()[1:]
+        # _parameters is this module's own (A, C, dt); 3x cheaper to walk than parameters() at every step.
+        key = tuple((p._version, p.data_ptr()) for p in self._parameters.values())
+        if self._recurrence_cache is None or self._recurrence_cache[0] != key:
+            self._recurrence_cache = (key, *self.discretise()[1:])
+        return self._recurrence_cache[1:]
+
 
 class S4DLayer(nn.Module):
     def __init__(self, channels: int, options: SSMOptions):
@@ -92,12 +112,13 @@ class S4DLayer(nn.Module):
         return rearrange(y, "b d l -> b l d") + u * self.skip
 
     def init_state(self, batch_size: int) -> torch.Tensor:
+        self.kernel.recurrence()  # discretise now, so the first step costs what every step costs
         modes = self.kernel.c.shape[1]
         real = self.kernel.c.new_zeros(batch_size, self.skip.shape[0], modes)
         return torch.complex(real, real)  # (B, D, N/2)
 
     def step(self, u_t: torch.Tensor, x: torch.Tensor):
-        _, lam, c_prime = self.kernel.discretise()
+        lam, c_prime = self.kernel.recurrence()  # (D, N/2) each, cached: not rediscretised per step
         x = lam * x + u_t[..., None]  # (B, D, N/2)
         y = 2.0 * (c_prime * x).real.sum(-1) + u_t * self.skip  # (B, D)
         return y, x

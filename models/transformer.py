@@ -4,17 +4,20 @@ Attention goes through ``F.scaled_dot_product_attention(..., is_causal=True)`` w
 materialised mask and no attention dropout, which keeps the fused kernels whose memory
 grows linearly in L (DESIGN.md §3). Rotary position encoding (Su et al. 2021, RoFormer)
 rotates queries and keys by their absolute position, so relative offsets enter the
-scores and nothing limits the length. Streaming uses a key/value cache.
+scores and nothing limits the length. Streaming uses a key/value cache in buffers that
+double when full, so appending a step costs amortised O(1) instead of copying the whole
+cache (``torch.cat``) every step.
 
 Defaults: 2 layers, 2 heads, MLP ratio 4, GELU.
 
 Dimension letters: ``B`` batch, ``L`` length, ``D`` width, ``H`` heads, ``E`` head width
-(D = H * E), ``S`` cached length.
+(D = H * E), ``S`` cached steps, ``M`` cache capacity (S <= M).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +27,7 @@ from torch import nn
 from models.base import step_blocks
 
 ROPE_BASE = 10_000.0
+INITIAL_CACHE_STEPS = 16  # capacity of a fresh cache; it doubles whenever it fills
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,49 @@ def rotary(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
+class KVCache(NamedTuple):
+    """One attention layer's keys and values so far: ``length`` steps filled in buffers of spare capacity.
+
+    ``append`` writes into the buffers in place and returns the cache one step longer, so the
+    cache passed in is consumed: stepping twice from the same cache (e.g. to branch a stream)
+    needs a copy of the buffers first. The in-place write also means streaming is for
+    inference: autograd cannot backpropagate through a buffer that later steps overwrite.
+    """
+
+    keys: torch.Tensor  # (B, H, M, E)
+    values: torch.Tensor  # (B, H, M, E)
+    length: int  # S, the steps filled
+
+    @classmethod
+    def empty(cls, like: torch.Tensor, batch_size: int, heads: int, head_width: int) -> KVCache:
+        """A cache with no steps, on the device and dtype of ``like``."""
+        buffer = like.new_empty(batch_size, heads, INITIAL_CACHE_STEPS, head_width)  # (B, H, M, E)
+        return cls(buffer, torch.empty_like(buffer), 0)
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> KVCache:
+        """Add one step's (B, H, 1, E) key and value, doubling the buffers when they are full."""
+        keys, values = self.keys, self.values
+        if self.length == keys.shape[2]:
+            # Doubling copies each step O(1) times over the stream; growing by one (torch.cat) copies
+            # the whole cache every step, O(S^2) in all.
+            keys, values = _doubled(keys, self.length), _doubled(values, self.length)
+        keys[:, :, self.length : self.length + 1] = k
+        values[:, :, self.length : self.length + 1] = v
+        return KVCache(keys, values, self.length + 1)
+
+    def filled(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Views of the filled steps, (B, H, S, E) each; nothing is copied."""
+        return self.keys[:, :, : self.length], self.values[:, :, : self.length]
+
+
+def _doubled(buffer: torch.Tensor, length: int) -> torch.Tensor:
+    """A buffer of twice the capacity, (B, H, 2M, E), holding the first ``length`` steps of ``buffer``."""
+    B, H, M, E = buffer.shape
+    grown = buffer.new_empty(B, H, 2 * M, E)
+    grown[:, :, :length] = buffer[:, :, :length]
+    return grown
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, width: int, heads: int):
         super().__init__()
@@ -60,14 +107,14 @@ class CausalSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, L, E)
         return self.out(rearrange(y, "b h l e -> b l (h e)"))
 
-    def step(self, h_t: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor]):
-        keys, values = cache  # (B, H, S, E) each
-        position = torch.tensor([keys.shape[2]], device=h_t.device)
+    def step(self, h_t: torch.Tensor, cache: KVCache) -> tuple[torch.Tensor, KVCache]:
+        position = torch.tensor([cache.length], device=h_t.device)
         q, k, v = self.project(h_t.unsqueeze(1), position)  # (B, H, 1, E)
-        keys, values = torch.cat([keys, k], dim=2), torch.cat([values, v], dim=2)
+        cache = cache.append(k, v)
+        keys, values = cache.filled()  # (B, H, S, E) each
         # One query attends to every cached step, all of them in its past: no mask needed.
         y = F.scaled_dot_product_attention(q, keys, values)  # (B, H, 1, E)
-        return self.out(rearrange(y, "b h 1 e -> b (h e)")), (keys, values)
+        return self.out(rearrange(y, "b h 1 e -> b (h e)")), cache
 
 
 class Block(nn.Module):
@@ -105,11 +152,10 @@ class TransformerBackbone(nn.Module):
             h = block(h)
         return h
 
-    def init_state(self, batch_size: int):
+    def init_state(self, batch_size: int) -> list[KVCache]:
         weight = self.blocks[0].attn.qkv.weight
         head_width = weight.shape[1] // self.heads
-        empty = weight.new_zeros(batch_size, self.heads, 0, head_width)  # (B, H, 0, E)
-        return [(empty, empty) for _ in self.blocks]
+        return [KVCache.empty(weight, batch_size, self.heads, head_width) for _ in self.blocks]
 
     def step(self, h_t: torch.Tensor, state):
         return step_blocks(self.blocks, h_t, state)

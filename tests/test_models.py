@@ -8,14 +8,15 @@ import torch
 import models
 import tasks
 from models.ssm import S4DKernel, SSMOptions
+from models.transformer import INITIAL_CACHE_STEPS
 
 WIDTH = 16
 
 
-def build(model_name: str, task_name: str, seed: int = 0) -> tuple[models.SequenceModel, tasks.Task]:
+def build(model_name: str, task_name: str, seed: int = 0, **options) -> tuple[models.SequenceModel, tasks.Task]:
     task = tasks.get_task(task_name)
     torch.manual_seed(seed)
-    return models.build_model(model_name, task.spec, width=WIDTH), task
+    return models.build_model(model_name, task.spec, width=WIDTH, **options), task
 
 
 def random_inputs(spec: tasks.TaskSpec, batch_size: int, length: int, generator: torch.Generator) -> torch.Tensor:
@@ -67,18 +68,25 @@ def test_causal(task_name, model_name, gen):
     assert not torch.allclose(out_changed[:, t:], out[:, t:], atol=1e-5)  # the change was seen at all
 
 
-@pytest.mark.parametrize("length", [1, 7, 33])
-def test_streaming_matches_full_forward(task_name, model_name, length, gen):
-    model, task = build(model_name, task_name)
+def stream(model: models.SequenceModel, x: torch.Tensor) -> torch.Tensor:
+    """Every step's output of ``model.step`` over ``x``, from a fresh state, stacked to (B, L, D_out)."""
+    state, steps = model.init_state(x.shape[0]), []
+    for x_t in x.unbind(1):  # unbind once: indexing x[:, t] per step is what DESIGN.md §3 warns about
+        y_t, state = model.step(x_t, state)
+        steps.append(y_t)
+    return torch.stack(steps, dim=1)
+
+
+# One step, a few, and enough for fp32 error to build up. A step costs ~0.2-0.8 ms per layer in
+# dispatch alone, so the long stream runs one layer (the short ones cover the stack of two).
+@pytest.mark.parametrize(("length", "layers"), [(1, 2), (7, 2), (1000, 1)])
+def test_streaming_matches_full_forward(task_name, model_name, length, layers, gen):
+    model, task = build(model_name, task_name, layers=layers)
     model.eval()
-    x = random_inputs(task.spec, 3, length, gen(4))
+    x = random_inputs(task.spec, 2, length, gen(4))
     with torch.no_grad():
         full = model(x)  # (B, L, D_out)
-        state, steps = model.init_state(3), []
-        for x_t in x.unbind(1):
-            y_t, state = model.step(x_t, state)
-            steps.append(y_t)
-    streamed = torch.stack(steps, dim=1)
+        streamed = stream(model, x)
     assert streamed.shape == full.shape
     torch.testing.assert_close(streamed, full, atol=1e-4 * full.abs().max().item(), rtol=0)
 
@@ -151,3 +159,52 @@ def test_s4d_kernel_matches_the_plain_formula(length):
 def test_ssm_rejects_an_odd_state_size():
     with pytest.raises(ValueError, match="state_size"):
         models.build_model("ssm", tasks.get_task("adding").spec, width=WIDTH, state_size=3)
+
+
+def test_ssm_step_reuses_the_discretisation(gen, monkeypatch):
+    model, task = build("ssm", "copying")
+    x = random_inputs(task.spec, 2, 5, gen(5))
+    calls = []
+    discretise = S4DKernel.discretise
+
+    def counted(kernel):
+        calls.append(kernel)
+        return discretise(kernel)
+
+    monkeypatch.setattr(S4DKernel, "discretise", counted)
+    with torch.no_grad():
+        state = model.init_state(2)
+        assert len(calls) == len(model.backbone.blocks)  # once per layer, in init_state
+        for x_t in x.unbind(1):
+            _, state = model.step(x_t, state)
+    assert len(calls) == len(model.backbone.blocks)  # and never in a step
+    assert all(s.shape == (2, WIDTH, SSMOptions().state_size // 2) for s in state)  # the state is x alone
+
+
+def test_ssm_step_follows_a_parameter_update(gen):
+    model, task = build("ssm", "adding")
+    model.eval()
+    x = random_inputs(task.spec, 2, 1, gen(6))
+    with torch.no_grad():
+        state = model.init_state(2)
+        for p in model.backbone.parameters():  # as an optimiser step would, after the cache was filled
+            p.add_(0.1 * torch.randn(p.shape, generator=gen(7)))
+        y_t, _ = model.step(x[:, 0], state)
+        torch.testing.assert_close(y_t, model(x)[:, 0], atol=1e-5, rtol=0)
+
+
+def test_kv_cache_grows_by_doubling(gen):
+    model, task = build("transformer", "copying", layers=1)
+    x = random_inputs(task.spec, 2, 100, gen(8))
+    with torch.no_grad():
+        state, reallocations = model.init_state(2), 0
+        for x_t in x.unbind(1):
+            buffer = state[0].keys
+            _, state = model.step(x_t, state)
+            reallocations += state[0].keys is not buffer
+    assert [cache.length for cache in state] == [100] * len(state)
+    capacity, doublings = INITIAL_CACHE_STEPS, 0
+    while capacity < 100:
+        capacity, doublings = 2 * capacity, doublings + 1
+    assert state[0].keys.shape[2] == capacity
+    assert reallocations == doublings  # appends write in place; the buffer is replaced only when full
