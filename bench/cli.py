@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bench.config import ConfigError, load_config
+from bench.config import ConfigError, load_config, load_speed_config
+from bench.store import StoreBusy
 
 RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by argparse
     "task": "task to train on (see `list`)",
@@ -83,47 +86,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "speed":
-        return _speed(args)
     if args.command == "list":
         from bench.listing import render_listing
 
         print(render_listing())
         return 0
-    try:
-        config = load_config({k: getattr(args, k) for k in [*RUN_FLAGS, *SWITCHES]}, args.config)
-    except ConfigError as exc:
-        print(f"python -m bench run: error: {exc}", file=sys.stderr)
-        return 2
-    from bench.store import StoreBusy
+    progress = not args.no_progress
+    if args.command == "speed":
+        from bench.speed import run_speed
+
+        return _run_command(
+            "speed", lambda: load_speed_config({k: getattr(args, k) for k in SPEED_FLAGS}), run_speed, progress
+        )
     from bench.sweep import run_sweep
 
+    flags = {k: getattr(args, k) for k in [*RUN_FLAGS, *SWITCHES]}
+    return _run_command("run", lambda: load_config(flags, args.config), run_sweep, progress)
+
+
+def _run_command(name: str, load: Callable[[], Any], execute: Callable[..., Any], progress: bool) -> int:
+    """Validate, then execute; a bad input or a busy results folder is one line and exit 2."""
     try:
-        run_sweep(config, progress=not args.no_progress)
-    except StoreBusy as exc:
-        print(f"python -m bench run: error: {exc}", file=sys.stderr)
+        execute(load(), progress=progress)
+    except (ConfigError, StoreBusy) as exc:
+        print(f"python -m bench {name}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130  # run_sweep has said what was kept and how to resume
-    return 0
-
-
-def _speed(args: argparse.Namespace) -> int:
-    from bench.config import load_speed_config
-
-    try:
-        config = load_speed_config({k: getattr(args, k) for k in SPEED_FLAGS})
-    except ConfigError as exc:
-        print(f"python -m bench speed: error: {exc}", file=sys.stderr)
-        return 2
-    from bench.speed import run_speed
-    from bench.store import StoreBusy
-
-    try:
-        run_speed(config, progress=not args.no_progress)
-    except StoreBusy as exc:
-        print(f"python -m bench speed: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return 130  # the command has said what was kept and how to resume
     return 0
