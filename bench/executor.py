@@ -25,7 +25,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from bench.plan import RunSpec
-from bench.runner import identity_record, run_one
+from bench.runner import failed_record, run_one
 
 Executor = Callable[[RunSpec, bool], dict]  # (spec, progress) -> record
 
@@ -44,9 +44,7 @@ def _forkserver():
 
 def run_subprocess(spec: RunSpec, progress: bool) -> dict:
     outcome = call_isolated(functools.partial(run_one, fresh_process=True, progress=progress), spec, spec.timeout_s)
-    if isinstance(outcome, Failure):
-        return {**identity_record(spec), "status": outcome.status, "error": outcome.error, "device": spec.device}
-    return outcome
+    return failed_record(spec, outcome.status, outcome.error) if isinstance(outcome, Failure) else outcome
 
 
 _STARTED = "started"  # the child's first message
@@ -54,9 +52,9 @@ _STARTED = "started"  # the child's first message
 
 @dataclass(frozen=True)
 class Failure:
-    """A child that did not return: killed at its time limit, by the kernel, or dead of a crash."""
+    """A call that gave no result: killed at its time limit, by the kernel, dead of a crash, or skipped."""
 
-    status: str  # timeout, oom or error
+    status: str  # timeout, oom, error; or skipped, for a call not worth making
     error: str
 
 
@@ -104,7 +102,7 @@ def _die_with_parent(parent_alive: Connection) -> None:
     os.killpg(0, signal.SIGKILL)
 
 
-def _receive(receiver: Connection) -> dict | None:
+def _receive(receiver: Connection) -> Any:
     try:
         return receiver.recv()
     except EOFError:

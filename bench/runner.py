@@ -55,6 +55,11 @@ def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True
     return record
 
 
+def failed_record(spec: RunSpec, status: str, error: str) -> dict:
+    """The record of a run that produced no figures: lost, timed out or not attempted."""
+    return {**identity_record(spec), "status": status, "error": error, "device": spec.device}
+
+
 def identity_record(spec: RunSpec) -> dict:
     """The fields every record has, whether the run finished or not."""
     return {"schema": SCHEMA_VERSION, "run_key": spec.run_key, "status": "error", "error": None, **spec.identity()}

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 import models
 import tasks
 from bench.config import SpeedConfig
+from bench.cutoff import ShortestFailure
 from bench.env import environment
 from bench.executor import Failure, call_isolated
 from bench.measure import PeakMemory, synchronize, timing_stats
@@ -209,14 +210,13 @@ def run_speed(config: SpeedConfig, *, progress: bool = True) -> Path:
     jobs = plan_jobs(config)
     rows = []
     with locked(out_dir):
-        failed_at: dict[tuple[str, str], int] = {}  # (model, mode) -> shortest length that failed
+        failed = ShortestFailure()  # per (model, mode): longer lengths would fail too
         bar = tqdm(jobs, desc="speed", unit="config", disable=None if progress else True)
         for job in bar:
             bar.set_postfix_str(f"{job.model} {job.mode} L={job.seq_len}")
-            row = _run_or_skip(job, failed_at, config.timeout_s)
+            row = _run_or_skip(job, failed.blocking((job.model, job.mode), job.seq_len), config.timeout_s)
             if row["status"] != "ok":
-                key = (job.model, job.mode)
-                failed_at[key] = min(job.seq_len, failed_at.get(key, job.seq_len))
+                failed.add((job.model, job.mode), job.seq_len)
             append_record(out_dir, row, SPEED_FILE)
             rows.append(row)
         bar.close()
@@ -225,11 +225,11 @@ def run_speed(config: SpeedConfig, *, progress: bool = True) -> Path:
     return out_dir
 
 
-def _run_or_skip(job: SpeedJob, failed_at: dict[tuple[str, str], int], timeout_s: float | None) -> dict:
-    shorter_failure = failed_at.get((job.model, job.mode))
-    if shorter_failure is not None and job.seq_len > shorter_failure:
-        return {**dataclasses.asdict(job), "status": "skipped", "error": f"failed at L={shorter_failure}"}
-    outcome = call_isolated(measure_job, job, timeout_s)
+def _run_or_skip(job: SpeedJob, shorter_failure: int | None, timeout_s: float | None) -> dict:
+    if shorter_failure is not None:
+        outcome = Failure("skipped", f"failed at L={shorter_failure}")
+    else:
+        outcome = call_isolated(measure_job, job, timeout_s)
     if isinstance(outcome, Failure):
         return {**dataclasses.asdict(job), "status": outcome.status, "error": outcome.error}
     return outcome
@@ -267,16 +267,9 @@ def render_speed(rows: list[dict]) -> str:
 def _table(rows: pd.DataFrame, cell: str) -> pd.DataFrame:
     cells: dict[str, dict[str, str]] = {}
     for row in rows.to_dict("records"):
-        text = row["status"]
-        if row["status"] == "ok" and _has_values(row, cell):
-            text = cell.format(**row)
+        text = cell.format(**row) if row["status"] == "ok" else row["status"]
         cells.setdefault(row["model"], {})[f"L={row['seq_len']}"] = text
     return pd.DataFrame.from_dict(cells, orient="index")
-
-
-def _has_values(row: dict, cell: str) -> bool:
-    names = [part.split("}")[0].split(":")[0] for part in cell.split("{")[1:]]
-    return all(row.get(name) is not None and not pd.isna(row[name]) for name in names)
 
 
 def scaling_exponents(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,10 +16,11 @@ import torch
 from tqdm.auto import tqdm
 
 from bench.config import SweepConfig
+from bench.cutoff import ShortestFailure
 from bench.env import environment
 from bench.executor import EXECUTORS
 from bench.plan import SCHEMA_VERSION, RunSpec, plan
-from bench.runner import identity_record
+from bench.runner import failed_record
 from bench.store import RUNS_FILE, append_record, latest_by_key, locked, read_records, write_manifest
 from bench.summary import render_summary
 
@@ -56,40 +57,26 @@ def _needs_run(stored: dict | None, retry_failed: bool) -> bool:
 
 def _execute(config: SweepConfig, todo: list[RunSpec], stored: dict[str, dict], progress: bool) -> None:
     execute = EXECUTORS[config.executor]
-    oom_length = _oom_lengths(stored.values())  # model -> shortest length that ran out of memory
+    out_of_memory = ShortestFailure()  # per model: longer lengths would run out too
+    for record in stored.values():
+        if record.get("status") == "oom":
+            out_of_memory.add(record["model"], record["seq_len"])
     bar = tqdm(total=len(todo), desc=f"{config.task} sweep", unit="run", disable=None if progress else True)
     try:
         for spec in todo:
-            limit = oom_length.get(spec.model)
-            if config.skip_after_oom and limit is not None and spec.seq_len > limit:
-                record = _skipped_record(spec, limit)
+            oom_length = out_of_memory.blocking(spec.model, spec.seq_len) if config.skip_after_oom else None
+            if oom_length is not None:
+                reason = f"not attempted: {spec.model} ran out of memory at T={oom_length} (see --no-skip-after-oom)"
+                record = failed_record(spec, "skipped", reason)
             else:
                 record = execute(spec, progress)
             if record["status"] == "oom":
-                oom_length[spec.model] = min(spec.seq_len, oom_length.get(spec.model, spec.seq_len))
+                out_of_memory.add(spec.model, spec.seq_len)
             append_record(config.out_dir, record)  # the parent alone writes the store
             bar.update()
             bar.set_postfix_str(f"{spec.model} T={spec.seq_len} lr={spec.lr:g}: {record['status']}")
     finally:
         bar.close()
-
-
-def _oom_lengths(records) -> dict[str, int]:
-    shortest: dict[str, int] = {}
-    for record in records:
-        if record.get("status") == "oom":
-            model = record["model"]
-            shortest[model] = min(record["seq_len"], shortest.get(model, record["seq_len"]))
-    return shortest
-
-
-def _skipped_record(spec: RunSpec, oom_length: int) -> dict:
-    return {
-        **identity_record(spec),
-        "status": "skipped",
-        "error": f"not attempted: {spec.model} ran out of memory at T={oom_length} (see --no-skip-after-oom)",
-        "device": spec.device,
-    }
 
 
 def _manifest(config: SweepConfig, specs: list[RunSpec]) -> dict:
