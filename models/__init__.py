@@ -46,7 +46,15 @@ MODELS: dict[str, Family] = {
     "ssm": Family(SSMOptions, SSMBackbone, SSMBackbone.width_multiple, "diagonal SSM (S4D-Lin), FFT convolution"),
 }
 
-__all__ = ["MODELS", "SequenceModel", "build_model", "count_parameters", "model_options", "solve_width"]
+__all__ = [
+    "MODELS",
+    "SequenceModel",
+    "build_model",
+    "count_parameters",
+    "model_options",
+    "parse_options",
+    "solve_width",
+]
 
 
 def model_options(name: str) -> dict[str, object]:
@@ -59,7 +67,7 @@ def build_model(
 ) -> SequenceModel:
     """Build model ``name`` for ``spec`` at ``width``, or at the width that meets ``target_params``."""
     family = _family(name)
-    parsed = _parse_options(name, options)
+    parsed = parse_options(name, options)
     if (width is None) == (target_params is None):
         raise ValueError("build_model needs exactly one of width and target_params")
     if width is None:
@@ -78,7 +86,7 @@ def _count_at_width(name: str, spec: TaskSpec, width: int, options: tuple) -> in
 def solve_width(name: str, spec: TaskSpec, target_params: int, **options) -> int:
     """The width whose parameter count is closest to ``target_params``; raises if none is within tolerance."""
     family = _family(name)
-    step = family.width_multiple(_parse_options(name, options))
+    step = family.width_multiple(parse_options(name, options))
     key = tuple(sorted(options.items()))
 
     def count(multiple: int) -> int:
@@ -105,10 +113,21 @@ def _family(name: str) -> Family:
     return MODELS[name]
 
 
-def _parse_options(name: str, options: dict):
+def parse_options(name: str, options: dict):
+    """The family's options object; raises ValueError naming an unknown key, a wrong type or a value out of range."""
     family = _family(name)
     allowed = model_options(name)
-    for key in options:
+    for key, value in options.items():
         if key not in allowed:
             raise ValueError(unknown_name(f"{name} option", key, allowed))
+        if not _same_kind(value, allowed[key]):
+            raise ValueError(f"{name} option {key} must be of type {type(allowed[key]).__name__}, got {value!r}")
     return family.options(**options)
+
+
+def _same_kind(value: object, default: object) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):  # bool is an int to isinstance: keep them apart
+        return type(value) is type(default)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))

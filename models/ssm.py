@@ -15,6 +15,11 @@ instead ``lambda^l`` with ``l = T j + t`` is written ``lambda^(T j) * lambda^t``
 which turns K into one batched real matmul (DESIGN.md §3). Streaming uses the recurrence,
 with (lambda, C') discretised once and cached on the kernel, so a step is the recurrence alone.
 
+Two options keep the slow textbook forms runnable, so ``bench speed`` can measure what the
+fast forms buy (and tests can check they agree): ``kernel="vandermonde"`` builds K from the
+plain (D, N/2, L) complex exponential, ``path="recurrence"`` runs the whole sequence through
+the recurrence, one step at a time, instead of the FFT convolution.
+
 A block is [norm -> SSM -> GELU -> linear + GLU -> residual], pre-norm; 2 blocks.
 
 Dimension letters: ``B`` batch, ``L`` length, ``D`` channels (model width), ``N`` modes
@@ -33,6 +38,9 @@ from torch import nn
 
 from models.base import no_weight_decay, step_blocks
 
+KERNELS = ("power", "vandermonde")
+PATHS = ("convolution", "recurrence")
+
 
 @dataclass(frozen=True)
 class SSMOptions:
@@ -40,6 +48,15 @@ class SSMOptions:
     state_size: int = 64  # N; N/2 complex modes are stored
     dt_min: float = 1e-3
     dt_max: float = 1e-1
+    kernel: str = "power"  # how K is built: "power" (two-level, one matmul) or "vandermonde" (plain, (D, N/2, L))
+    path: str = "convolution"  # full-sequence forward: "convolution" (FFT) or "recurrence" (step by step)
+
+    def __post_init__(self) -> None:
+        if self.state_size < 2 or self.state_size % 2:
+            raise ValueError(f"ssm state_size must be an even number >= 2, got {self.state_size}")
+        for name, allowed in (("kernel", KERNELS), ("path", PATHS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"ssm {name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
 
 
 class S4DKernel(nn.Module):
@@ -54,6 +71,7 @@ class S4DKernel(nn.Module):
         self.a_imag = no_weight_decay(nn.Parameter(math.pi * torch.arange(modes).float().repeat(channels, 1)))
         # C ~ CN(0, 1), stored as (real, imag) pairs so the optimiser sees real tensors.
         self.c = nn.Parameter(torch.randn(channels, modes, 2) * math.sqrt(0.5))  # (D, N/2, 2)
+        self.method = options.kernel
         self._recurrence_cache: tuple[tuple, torch.Tensor, torch.Tensor] | None = None  # (key, lambda, C')
 
     def discretise(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -65,7 +83,19 @@ class S4DKernel(nn.Module):
         return dt_a, lam, c_prime
 
     def forward(self, length: int) -> torch.Tensor:
-        """The convolution kernel K, (D, L), without an (D, N, L) complex tensor."""
+        """The convolution kernel K, (D, L)."""
+        if self.method == "vandermonde":
+            return self.vandermonde(length)
+        return self.two_level_power(length)
+
+    def vandermonde(self, length: int) -> torch.Tensor:
+        """K from its definition: an (D, N/2, L) complex exponential, summed over modes."""
+        dt_a, _, c_prime = self.discretise()
+        steps = torch.arange(length, device=dt_a.device)
+        return 2.0 * (c_prime[..., None] * (dt_a[..., None] * steps).exp()).sum(1).real  # (D, L)
+
+    def two_level_power(self, length: int) -> torch.Tensor:
+        """K without an (D, N/2, L) complex tensor: lambda^(T j + t) = lambda^(T j) lambda^t, one real matmul."""
         dt_a, _, c_prime = self.discretise()
         T = math.isqrt(length - 1) + 1  # ceil(sqrt(L)) for L >= 1
         J = -(-length // T)  # ceil(L / T)
@@ -103,22 +133,41 @@ class S4DLayer(nn.Module):
         super().__init__()
         self.kernel = S4DKernel(channels, options)
         self.skip = nn.Parameter(torch.randn(channels))  # D in the paper's notation, (D,)
+        self.path = options.path
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
+        u = u.float()  # FFTs and complex modes in fp32 also under bf16 autocast: CPU and cuFFT lack bf16 FFTs
+        if self.path == "recurrence":
+            return self.scan(u)
         L = u.shape[1]
         k_f = torch.fft.rfft(self.kernel(L), n=2 * L)  # (D, L+1); padding to 2L makes the conv causal, not circular
         u_f = torch.fft.rfft(rearrange(u, "b l d -> b d l"), n=2 * L)  # (B, D, L+1)
         y = torch.fft.irfft(u_f * k_f, n=2 * L)[..., :L]  # (B, D, L)
         return rearrange(y, "b d l -> b l d") + u * self.skip
 
+    def scan(self, u: torch.Tensor) -> torch.Tensor:
+        """The same map as the convolution, through the recurrence: L sequential steps, (B, L, D)."""
+        lam, c_prime = self.kernel.discretise()[1:]  # once per forward, in the graph
+        x, outputs = self.zero_state(u.shape[0]), []
+        for u_t in u.unbind(1):
+            y_t, x = self.recur(lam, c_prime, u_t, x)
+            outputs.append(y_t)
+        return torch.stack(outputs, dim=1)
+
     def init_state(self, batch_size: int) -> torch.Tensor:
         self.kernel.recurrence()  # discretise now, so the first step costs what every step costs
+        return self.zero_state(batch_size)
+
+    def zero_state(self, batch_size: int) -> torch.Tensor:
         modes = self.kernel.c.shape[1]
         real = self.kernel.c.new_zeros(batch_size, self.skip.shape[0], modes)
         return torch.complex(real, real)  # (B, D, N/2)
 
     def step(self, u_t: torch.Tensor, x: torch.Tensor):
         lam, c_prime = self.kernel.recurrence()  # (D, N/2) each, cached: not rediscretised per step
+        return self.recur(lam, c_prime, u_t.float(), x)
+
+    def recur(self, lam: torch.Tensor, c_prime: torch.Tensor, u_t: torch.Tensor, x: torch.Tensor):
         x = lam * x + u_t[..., None]  # (B, D, N/2)
         y = 2.0 * (c_prime * x).real.sum(-1) + u_t * self.skip  # (B, D)
         return y, x
@@ -145,8 +194,6 @@ class SSMBlock(nn.Module):
 class SSMBackbone(nn.Module):
     def __init__(self, width: int, options: SSMOptions):
         super().__init__()
-        if options.state_size < 2 or options.state_size % 2:
-            raise ValueError(f"ssm state_size must be an even number >= 2, got {options.state_size}")
         self.blocks = nn.ModuleList(SSMBlock(width, options) for _ in range(options.layers))
 
     @staticmethod

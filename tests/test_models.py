@@ -156,6 +156,16 @@ def test_s4d_kernel_matches_the_plain_formula(length):
     torch.testing.assert_close(fast.double(), reference, atol=1e-4 * reference.abs().max().item(), rtol=0)
 
 
+@pytest.mark.parametrize("slow_form", [{"kernel": "vandermonde"}, {"path": "recurrence"}])
+def test_ssm_slow_forms_compute_the_same_map(slow_form, gen):
+    # The textbook kernel and the step-by-step recurrence are kept for `bench speed` to measure against.
+    fast, task = build("ssm", "copying")
+    slow, _ = build("ssm", "copying", **slow_form)
+    x = random_inputs(task.spec, 2, 37, gen(9))
+    reference = fast(x)
+    torch.testing.assert_close(slow(x), reference, atol=1e-4 * reference.abs().max().item(), rtol=0)
+
+
 def test_ssm_rejects_an_odd_state_size():
     with pytest.raises(ValueError, match="state_size"):
         models.build_model("ssm", tasks.get_task("adding").spec, width=WIDTH, state_size=3)
