@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench run|list``. Parses, validates, then calls one function."""
+"""Command line: ``python -m bench run|speed|list``. Parses, validates, then calls one function."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.config import ConfigError, load_config, load_speed_config
+from bench.config import ConfigError, load_config, load_speed_config, parse_option_flags
 from bench.store import StoreBusy
 
 RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by argparse
@@ -56,8 +56,21 @@ SPEED_FLAGS = {
     "device": "auto (CUDA when present), cpu or cuda",
     "threads": "CPU threads (default: torch's default)",
     "timeout_s": "wall-clock limit per configuration in seconds (default: 300)",
+    "precision": "fp32 (default) or bf16: forward passes under bf16 autocast (the SSM's FFTs stay fp32)",
     "out": "results folder (default: results/speed-<device>)",
 }
+SPEED_SWITCHES = {
+    "bare": (
+        "--bare",
+        True,
+        "also time the bare torch module (nn.RNN, nn.LSTM, nn.GRU) of each recurrent model at the same width "
+        "and shapes, to show what the harness (embedding, head, loss) adds",
+    ),
+}
+OPTION_HELP = (
+    "a model option, MODEL.KEY=VALUE (repeatable), e.g. --option ssm.kernel=vandermonde; "
+    "`python -m bench list` shows every option and its default"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,11 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
         run.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
     for name, (flag, value, help_text) in SWITCHES.items():
         run.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
+    run.add_argument("--option", dest="option", action="append", metavar="MODEL.KEY=VALUE", help=OPTION_HELP)
     run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     speed = commands.add_parser("speed", help="training, inference and streaming cost against length")
     for name, help_text in SPEED_FLAGS.items():
         speed.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
+    for name, (flag, value, help_text) in SPEED_SWITCHES.items():
+        speed.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
+    speed.add_argument("--option", dest="option", action="append", metavar="MODEL.KEY=VALUE", help=OPTION_HELP)
     speed.add_argument("--no-progress", action="store_true", help="hide progress bars")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
     return parser
@@ -95,13 +112,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "speed":
         from bench.speed import run_speed
 
-        return _run_command(
-            "speed", lambda: load_speed_config({k: getattr(args, k) for k in SPEED_FLAGS}), run_speed, progress
-        )
+        def load_speed() -> Any:
+            flags = {k: getattr(args, k) for k in [*SPEED_FLAGS, *SPEED_SWITCHES]}
+            return load_speed_config({**flags, "model_options": parse_option_flags(args.option)})
+
+        return _run_command("speed", load_speed, run_speed, progress)
     from bench.sweep import run_sweep
 
-    flags = {k: getattr(args, k) for k in [*RUN_FLAGS, *SWITCHES]}
-    return _run_command("run", lambda: load_config(flags, args.config), run_sweep, progress)
+    def load_run() -> Any:
+        flags = {k: getattr(args, k) for k in [*RUN_FLAGS, *SWITCHES]}
+        return load_config({**flags, "model_options": parse_option_flags(args.option)}, args.config)
+
+    return _run_command("run", load_run, run_sweep, progress)
 
 
 def _run_command(name: str, load: Callable[[], Any], execute: Callable[..., Any], progress: bool) -> int:

@@ -44,6 +44,7 @@ class _ComparisonConfig(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(default=None, gt=0)
     timeout_s: float | None = Field(default=None, gt=0)
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     out: Path | None = None
 
     _split_lists = field_validator("models", "lengths", mode="before")(_split_commas)
@@ -75,17 +76,29 @@ class _ComparisonConfig(BaseModel):
             raise ValueError("CUDA is not available on this machine; use --device cpu or auto")
         return device
 
+    @field_validator("model_options")
+    @classmethod
+    def _known_options(cls, given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, options in given.items():
+            if name not in models.MODELS:
+                raise ValueError(unknown_name("model", name, models.MODELS))
+            try:
+                models.parse_options(name, options)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return given
+
     @property
     def resolved_device(self) -> str:
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
-    def check_params_reachable(self, spec: tasks.TaskSpec, options: dict[str, dict] | None = None) -> None:
+    def check_params_reachable(self, spec: tasks.TaskSpec) -> None:
         """An unreachable parameter target fails now, not after hours of other runs."""
         for name in self.models:
             try:
-                models.solve_width(name, spec, self.params, **(options or {}).get(name, {}))
+                models.solve_width(name, spec, self.params, **self.model_options.get(name, {}))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"params: {exc}") from None
 
@@ -106,7 +119,6 @@ def _positive(values: list) -> list:
 
 class SweepConfig(_ComparisonConfig):
     task_params: dict[str, Any] = Field(default_factory=dict)
-    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     preset: str = "quick"
     seeds: list[int] = Field(min_length=1)
     lrs: list[float] = Field(min_length=1)
@@ -155,14 +167,7 @@ class SweepConfig(_ComparisonConfig):
         too_short = [n for n in self.lengths if n < task.min_length]
         if too_short:
             raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
-        for name, options in self.model_options.items():
-            if name not in models.MODELS:
-                raise ValueError(f"model_options: {unknown_name('model', name, models.MODELS)}")
-            unknown = [k for k in options if k not in models.model_options(name)]
-            if unknown:
-                allowed = models.model_options(name)
-                raise ValueError(f"model_options.{name}: {unknown_name(f'{name} option', unknown[0], allowed)}")
-        self.check_params_reachable(task.spec, self.model_options)
+        self.check_params_reachable(task.spec)
         return self
 
     @property
@@ -185,6 +190,8 @@ class SpeedConfig(_ComparisonConfig):
 
     repeats: int = Field(gt=0)
     stream_tokens: int = Field(default=1024, gt=0)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    bare: bool = False
 
     @model_validator(mode="after")
     def _cross_field(self) -> SpeedConfig:
@@ -194,6 +201,36 @@ class SpeedConfig(_ComparisonConfig):
     @property
     def out_dir(self) -> Path:
         return self.out if self.out is not None else Path("results") / f"speed-{self.resolved_device}"
+
+
+def parse_option_flags(flags: list[str] | None) -> dict[str, dict[str, Any]] | None:
+    """``["ssm.kernel=vandermonde", "transformer.layers=4"]`` -> ``{"ssm": {"kernel": ...}, ...}``.
+
+    Values are read as TOML values where they are one (numbers, booleans), else as strings.
+    """
+    if not flags:
+        return None
+    options: dict[str, dict[str, Any]] = {}
+    for flag in flags:
+        target, sep, value = flag.partition("=")
+        model, dot, key = target.partition(".")
+        if not (sep and dot and model and key and value):
+            raise ConfigError(f"option: expected MODEL.KEY=VALUE, e.g. ssm.kernel=vandermonde (got {flag!r})")
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value
+        options.setdefault(model, {})[key] = parsed
+    return options
+
+
+def _merge_options(*sources: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Later sources override earlier ones key by key, within each model."""
+    merged: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        for model, options in (source or {}).items():
+            merged[model] = {**merged.get(model, {}), **options} if isinstance(options, dict) else options
+    return merged
 
 
 def load_speed_config(cli: dict[str, Any]) -> SpeedConfig:
@@ -217,6 +254,8 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
         merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
     merged.update(file_values)
     merged.update(given)
+    if "model_options" in given and isinstance(file_values.get("model_options"), dict):
+        merged["model_options"] = _merge_options(file_values["model_options"], given["model_options"])
     try:
         return SweepConfig(**merged)
     except ValidationError as exc:
@@ -248,4 +287,6 @@ def _one_line(exc: ValidationError) -> str:
     if err["type"] == "missing":
         return f"{field}: required"
     got = repr(err["input"])
+    if isinstance(err["input"], dict):  # a nested table: the message names the culprit already
+        return f"{field}: {message}"
     return f"{field}: {message}" if got in message else f"{field}: {message} (got {got})"

@@ -39,6 +39,17 @@ def test_preset_then_file_then_flags(tmp_path):
     assert config.lrs == PRESETS["standard"]["lrs"]
 
 
+def test_option_flags_are_typed_and_merge_over_the_file(tmp_path, cli, monkeypatch):
+    path = tmp_path / "sweep.toml"
+    path.write_text("[model_options.ssm]\nlayers = 3\nstate_size = 8\n")
+    seen = []
+    monkeypatch.setattr("bench.sweep.run_sweep", lambda config, **_: seen.append(config))
+    argv = ["run", "--task", "adding", "--config", str(path), "--option", "ssm.kernel=vandermonde",
+            "--option", "ssm.layers=1", "--option", "ssm.dt_max=0.2"]  # fmt: skip
+    assert cli(argv) == 0
+    assert seen[0].model_options == {"ssm": {"layers": 1, "state_size": 8, "kernel": "vandermonde", "dt_max": 0.2}}
+
+
 def test_preset_flag_beats_the_file_preset(tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text('preset = "standard"\n')
@@ -120,6 +131,22 @@ BAD_INPUTS = [
         ADDING, "[model_options.lstn]\nlayers = 1\n", ["model_options", "lstn"], id="unknown-model-in-options"
     ),
     pytest.param(ADDING, "[model_options.lstm]\nfoo = 1\n", ["model_options", "foo"], id="unknown-model-option"),
+    pytest.param(
+        ADDING,
+        "[model_options.ssm]\nkernel = 'fft'\n",
+        ["model_options", "kernel", "vandermonde"],
+        id="bad-option-value",
+    ),
+    pytest.param(
+        [*ADDING, "--option", "ssm.layers=two"], None, ["model_options", "layers", "int"], id="option-of-wrong-type"
+    ),
+    pytest.param([*ADDING, "--option", "ssm.layers"], None, ["option", "MODEL.KEY=VALUE"], id="option-without-value"),
+    pytest.param(
+        [*ADDING, "--option", "lstm.kernel=power"],
+        None,
+        ["model_options", "kernel", "layers"],
+        id="option-of-another-model",
+    ),
     pytest.param([], 'task = ["adding"]\n', ["task"], id="task-of-wrong-type"),
     pytest.param(ADDING, 'preset = ["quick"]\n', ["preset"], id="preset-of-wrong-type"),
     pytest.param([*ADDING, "--lengths", "8,16,8"], None, ["lengths", "once", "8"], id="repeated-length"),
