@@ -14,6 +14,11 @@ Modes:
 
 Inputs are random tokens (or reals) of the task's spec at exactly the given length; the
 values do not change the cost, except through denormals, which are flushed on CPU.
+
+``--bare`` adds, for each recurrent model, the same figures for its torch module alone
+(``nn.LSTM`` etc. at the same width, batch and length, fed random (B, L, D) floats, loss the
+mean square of its output): the gap to the full model is what the harness adds. ``--precision
+bf16`` runs every forward pass (and the loss) under bf16 autocast.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from bench.executor import Failure, call_isolated
 from bench.measure import PeakMemory, synchronize, timing_stats
 from bench.runner import configure_torch, failure_status
 from bench.store import append_record, locked
+from models.rnn import CELLS
 from tasks.base import TaskSpec
 
 SPEED_FILE = "speed.jsonl"
@@ -57,10 +63,26 @@ class SpeedJob:
     stream_tokens: int
     device: str
     threads: int | None
+    model_options: dict = dataclasses.field(default_factory=dict)
+    precision: str = "fp32"
+    bare: bool = False  # time the recurrent model's torch module alone, without encoder, head and loss
+
+    @property
+    def label(self) -> str:
+        """The table's row name: the model, or its bare torch module."""
+        return f"{self.model} (bare {CELLS[self.model].__name__})" if self.bare else self.model
+
+    @property
+    def series(self) -> tuple[str, str]:
+        """What a failure at one length predicts for the longer ones: the same label and mode."""
+        return self.label, self.mode
 
 
 def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
     """Model by model, mode by mode, short lengths first: so a failure can skip the longer ones."""
+    variants = [(model, False) for model in config.models]
+    if config.bare:
+        variants += [(model, True) for model in config.models if model in CELLS]
     return [
         SpeedJob(
             model,
@@ -73,8 +95,11 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
             config.stream_tokens,
             config.resolved_device,
             config.threads,
+            config.model_options.get(model, {}),
+            config.precision,
+            bare,
         )  # fmt: skip
-        for model in config.models
+        for model, bare in variants
         for mode in MODES
         for length in sorted(config.lengths)
     ]
@@ -85,7 +110,7 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
 
 def measure_job(job: SpeedJob) -> dict:
     """One configuration's figures, or its failure as a record; never raises."""
-    record = {**dataclasses.asdict(job), "status": "ok", "error": None}
+    record = {**dataclasses.asdict(job), "label": job.label, "status": "ok", "error": None}
     try:
         configure_torch(job.device, job.threads)
         record.update(_measure(job))
@@ -101,17 +126,21 @@ def _measure(job: SpeedJob) -> dict:
     memory = PeakMemory(job.device, fresh_process=True)
     memory.start()
     torch.manual_seed(0)
-    model = models.build_model(job.model, spec, target_params=job.params).to(job.device)
+    model = models.build_model(job.model, spec, target_params=job.params, **job.model_options).to(job.device)
     x, y = random_batch(spec, job.batch_size, job.seq_len, job.device)
+    if job.bare:
+        model, x, y, spec = _bare_module(model, x)
+    autocast = torch.autocast(job.device, dtype=torch.bfloat16, enabled=job.precision == "bf16")
     if job.mode == "train":
-        figures = _time_calls(_training_step(model, spec, x, y), job)
+        figures = _time_calls(_training_step(model, spec, x, y, autocast), job)
         figures["peak_mem_mb"] = memory.stop()
     else:
         model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast:
             figures = _time_calls(lambda: model(x), job)
             figures["peak_mem_mb"] = memory.stop()
-            figures.update(_streaming(model, x, job))
+            if not job.bare:
+                figures.update(_streaming(model, x, job))
     tokens = job.batch_size * job.seq_len
     return {
         **figures,
@@ -135,14 +164,35 @@ def random_batch(spec: TaskSpec, batch_size: int, length: int, device: str) -> t
     return x, y
 
 
-def _training_step(model: torch.nn.Module, spec: TaskSpec, x: torch.Tensor, y: torch.Tensor) -> Callable[[], None]:
+class _BareRNN(torch.nn.Module):
+    """A torch RNN module called as it would be without the harness: output sequence only."""
+
+    def __init__(self, rnn: torch.nn.RNNBase):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.rnn(h)[0]
+
+
+def _bare_module(model: models.SequenceModel, x: torch.Tensor):
+    """The model's torch RNN alone, fed (B, L, D) floats, scored by the mean square of its output."""
+    bare = _BareRNN(model.backbone.rnn)
+    h = torch.randn(*x.shape[:2], model.width, generator=torch.Generator(x.device).manual_seed(0), device=x.device)
+    return bare, h, torch.zeros_like(h), TaskSpec("real", model.width, "regression", model.width, "all")
+
+
+def _training_step(
+    model: torch.nn.Module, spec: TaskSpec, x: torch.Tensor, y: torch.Tensor, autocast: torch.autocast
+) -> Callable[[], None]:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    classes = spec.output_kind == "classes"
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        out = model(x)
-        classes = spec.output_kind == "classes"
-        loss = F.cross_entropy(out.flatten(0, 1), y.flatten()) if classes else F.mse_loss(out, y)
+        with autocast:
+            out = model(x)
+            loss = F.cross_entropy(out.flatten(0, 1), y.flatten()) if classes else F.mse_loss(out, y)
         loss.backward()
         optimizer.step()
 
@@ -196,9 +246,10 @@ def _tensor_bytes(state: object) -> int:
 
 def _warm_up(job: SpeedJob, spec: TaskSpec) -> None:
     """A tiny step of the same family first, so one-time library loading is not charged to the figures."""
-    model = models.build_model(job.model, spec, width=8).to(job.device)
+    model = models.build_model(job.model, spec, width=8, **job.model_options).to(job.device)
     x, y = random_batch(spec, 2, 4, job.device)
-    _training_step(model, spec, x, y)()
+    autocast = torch.autocast(job.device, dtype=torch.bfloat16, enabled=job.precision == "bf16")
+    _training_step(model, spec, x, y, autocast)()
 
 
 # ---- in the parent ---------------------------------------------------------------------------------
@@ -214,9 +265,9 @@ def run_speed(config: SpeedConfig, *, progress: bool = True) -> Path:
         bar = tqdm(jobs, desc="speed", unit="config", disable=None if progress else True)
         for job in bar:
             bar.set_postfix_str(f"{job.model} {job.mode} L={job.seq_len}")
-            row = _run_or_skip(job, failed.blocking((job.model, job.mode), job.seq_len), config.timeout_s)
+            row = _run_or_skip(job, failed.blocking(job.series, job.seq_len), config.timeout_s)
             if row["status"] != "ok":
-                failed.add((job.model, job.mode), job.seq_len)
+                failed.add(job.series, job.seq_len)
             append_record(out_dir, row, SPEED_FILE)
             rows.append(row)
         bar.close()
@@ -231,7 +282,7 @@ def _run_or_skip(job: SpeedJob, shorter_failure: int | None, timeout_s: float | 
     else:
         outcome = call_isolated(measure_job, job, timeout_s)
     if isinstance(outcome, Failure):
-        return {**dataclasses.asdict(job), "status": outcome.status, "error": outcome.error}
+        return {**dataclasses.asdict(job), "label": job.label, "status": outcome.status, "error": outcome.error}
     return outcome
 
 
@@ -253,10 +304,22 @@ EXPONENT_COLUMNS = {
 
 
 def render_speed(rows: list[dict]) -> str:
-    frame = pd.DataFrame(rows)
+    frame = with_labels(pd.DataFrame(rows))
     parts = []
-    for (mode, _), (title, cell) in COLUMNS.items():
-        parts += [title, _table(frame[frame["mode"] == mode], cell).to_markdown(), ""]
+    for (mode, column), (title, cell) in COLUMNS.items():
+        shown = (
+            frame[(frame["mode"] == mode) & ~((frame["status"] == "ok") & frame[column].isna())]
+            if column in frame
+            else frame.iloc[0:0]
+        )
+        parts += [title, _table(shown, cell).to_markdown(), ""]
+    overhead = harness_overhead(frame)
+    if not overhead.empty:
+        parts += [
+            "What the harness adds: full model / bare torch module, training step time",
+            overhead.to_markdown(floatfmt=".2f"),
+            "",
+        ]
     parts += [
         "Scaling exponent k in cost ~ L^k (least-squares fit of log cost on log L over the lengths that ran)",
         scaling_exponents(frame).to_markdown(floatfmt=".2f"),
@@ -264,20 +327,40 @@ def render_speed(rows: list[dict]) -> str:
     return "\n".join(parts)
 
 
+def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows written before bare modules existed carry no label: theirs is the model's name."""
+    if "label" not in frame:
+        return frame.assign(label=frame["model"])
+    return frame.assign(label=frame["label"].fillna(frame["model"]))
+
+
 def _table(rows: pd.DataFrame, cell: str) -> pd.DataFrame:
     cells: dict[str, dict[str, str]] = {}
     for row in rows.to_dict("records"):
         text = cell.format(**row) if row["status"] == "ok" else row["status"]
-        cells.setdefault(row["model"], {})[f"L={row['seq_len']}"] = text
+        cells.setdefault(row["label"], {})[f"L={row['seq_len']}"] = text
     return pd.DataFrame.from_dict(cells, orient="index")
 
 
+def harness_overhead(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per recurrent model with a bare row, the ratio of training step times at each length."""
+    if "bare" not in frame:
+        return pd.DataFrame()
+    train = frame[(frame["mode"] == "train") & (frame["status"] == "ok")]
+    times = train.pivot_table(index=["model", "seq_len"], columns="bare", values="median_ms")
+    if True not in times or False not in times:
+        return pd.DataFrame()
+    ratio = (times[False] / times[True]).dropna()
+    return ratio.unstack("seq_len").rename(columns=lambda n: f"L={n}")
+
+
 def scaling_exponents(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per model, the slope of log(cost) on log(length), where at least two lengths ran."""
+    """Per row label (model), the slope of log(cost) on log(length), where at least two lengths ran."""
+    frame = with_labels(frame)
     exponents: dict[str, dict[str, float]] = {}
-    for model in dict.fromkeys(frame["model"]):
+    for model in dict.fromkeys(frame["label"]):
         for name, (mode, column) in EXPONENT_COLUMNS.items():
-            ok = frame[(frame["model"] == model) & (frame["mode"] == mode) & (frame["status"] == "ok")]
+            ok = frame[(frame["label"] == model) & (frame["mode"] == mode) & (frame["status"] == "ok")]
             ok = ok[ok[column].notna() & (ok[column] > 0)] if column in ok else ok.iloc[0:0]
             slope = float("nan")
             if len(ok) >= 2:

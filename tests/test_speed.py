@@ -43,12 +43,35 @@ def test_a_failing_length_is_a_row_and_longer_ones_are_skipped(tmp_path, cli):
     assert "timeout" in stdout
 
 
+def test_bare_modules_options_and_precision_are_recorded(tmp_path, cli):
+    out = tmp_path / "speed"
+    flags = ["--models", "lstm,ssm", "--bare", "--precision", "bf16", "--option", "ssm.path=recurrence"]
+    code, stdout = run_capturing_stdout(cli, ["speed", *TINY, *flags, "--out", str(out)])
+    assert code == 0
+    rows = read_records(out, SPEED_FILE)
+    assert {r["label"] for r in rows} == {"lstm", "ssm", "lstm (bare LSTM)"}  # --bare: recurrent models only
+    assert all(r["precision"] == "bf16" for r in rows)
+    assert all(r["model_options"] == {"path": "recurrence"} for r in rows if r["model"] == "ssm")
+    assert all(r["status"] == "ok" for r in rows if r["model"] == "ssm"), [r["error"] for r in rows]
+
+
+def test_harness_overhead_is_the_ratio_to_the_bare_module():
+    rows = [
+        {"model": "lstm", "label": label, "bare": bare, "mode": "train", "status": "ok", "seq_len": n,
+         "median_ms": ms, "iqr_ms": 0.0, "peak_mem_mb": 1.0}
+        for n in (16, 64) for label, bare, ms in (("lstm", False, 1.5 * n), ("lstm (bare LSTM)", True, float(n)))
+    ]  # fmt: skip
+    assert render_speed(rows).count("1.50") == 2
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--models", "lstn"], ["models", "did you mean 'lstm'"]),
     (["--lengths", "0"], ["lengths", "> 0"]),
     (["--repeats", "0"], ["repeats"]),
     (["--params", "500"], ["params", "no width"]),
     (["--stream-tokens", "x"], ["stream_tokens", "x"]),
+    (["--precision", "fp8"], ["precision", "bf16"]),
+    (["--option", "ssm.kernel=fft"], ["model_options", "kernel", "vandermonde"]),
 ])  # fmt: skip
 def test_bad_speed_input_is_one_line_exit_2(argv, words, tmp_path, cli, capsys):
     out = tmp_path / "speed"
