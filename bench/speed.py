@@ -15,9 +15,10 @@ Modes:
 Inputs are random tokens (or reals) of the task's spec at exactly the given length; the
 values do not change the cost, except through denormals, which are flushed on CPU.
 
-``--bare`` adds, for each recurrent model, the same figures for its torch module alone
-(``nn.LSTM`` etc. at the same width, batch and length, fed random (B, L, D) floats, loss the
-mean square of its output): the gap to the full model is what the harness adds. ``--precision
+``--bare`` adds, for each recurrent model and the SSM, the same figures for its core layer alone
+(the torch ``nn.LSTM`` etc., or one ``S4DLayer``, at the same width, batch and length, fed random
+(B, L, D) floats, loss the mean square of its output): for the RNNs the gap to the full model is
+what the harness adds; for the SSM it isolates the layer whose kernel options are compared. ``--precision
 bf16`` runs every forward pass (and the loss) under bf16 autocast.
 """
 
@@ -45,6 +46,7 @@ from bench.measure import PeakMemory, synchronize, timing_stats
 from bench.runner import configure_torch, failure_status
 from bench.store import append_record, locked
 from models.rnn import CELLS
+from models.ssm import S4DLayer, SSMBackbone
 from tasks.base import TaskSpec
 
 SPEED_FILE = "speed.jsonl"
@@ -65,12 +67,12 @@ class SpeedJob:
     threads: int | None
     model_options: dict = dataclasses.field(default_factory=dict)
     precision: str = "fp32"
-    bare: bool = False  # time the recurrent model's torch module alone, without encoder, head and loss
+    bare: bool = False  # time the model's core layer alone, without encoder, head, other blocks and loss
 
     @property
     def label(self) -> str:
-        """The table's row name: the model, or its bare torch module."""
-        return f"{self.model} (bare {CELLS[self.model].__name__})" if self.bare else self.model
+        """The table's row name: the model, or its bare core layer."""
+        return f"{self.model} (bare {BARE_LAYERS[self.model].__name__})" if self.bare else self.model
 
     @property
     def series(self) -> tuple[str, str]:
@@ -82,7 +84,7 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
     """Model by model, mode by mode, short lengths first: so a failure can skip the longer ones."""
     variants = [(model, False) for model in config.models]
     if config.bare:
-        variants += [(model, True) for model in config.models if model in CELLS]
+        variants += [(model, True) for model in config.models if model in BARE_LAYERS]
     return [
         SpeedJob(
             model,
@@ -164,6 +166,9 @@ def random_batch(spec: TaskSpec, batch_size: int, length: int, device: str) -> t
     return x, y
 
 
+BARE_LAYERS: dict[str, type[torch.nn.Module]] = {**CELLS, "ssm": S4DLayer}
+
+
 class _BareRNN(torch.nn.Module):
     """A torch RNN module called as it would be without the harness: output sequence only."""
 
@@ -176,8 +181,8 @@ class _BareRNN(torch.nn.Module):
 
 
 def _bare_module(model: models.SequenceModel, x: torch.Tensor):
-    """The model's torch RNN alone, fed (B, L, D) floats, scored by the mean square of its output."""
-    bare = _BareRNN(model.backbone.rnn)
+    """The model's core layer alone, fed (B, L, D) floats, scored by the mean square of its output."""
+    bare = model.backbone.blocks[0].ssm if isinstance(model.backbone, SSMBackbone) else _BareRNN(model.backbone.rnn)
     h = torch.randn(*x.shape[:2], model.width, generator=torch.Generator(x.device).manual_seed(0), device=x.device)
     return bare, h, torch.zeros_like(h), TaskSpec("real", model.width, "regression", model.width, "all")
 
@@ -304,27 +309,28 @@ EXPONENT_COLUMNS = {
 
 
 def render_speed(rows: list[dict]) -> str:
-    frame = with_labels(pd.DataFrame(rows))
     parts = []
+    for title, table in speed_tables(pd.DataFrame(rows)):
+        parts += [title, table.to_markdown(floatfmt=".2f"), ""]
+    return "\n".join(parts).rstrip()
+
+
+def speed_tables(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """(title, table) for each cost the speed command measures, the harness overhead and the exponents."""
+    frame = with_labels(frame)
+    tables = []
     for (mode, column), (title, cell) in COLUMNS.items():
-        shown = (
-            frame[(frame["mode"] == mode) & ~((frame["status"] == "ok") & frame[column].isna())]
-            if column in frame
-            else frame.iloc[0:0]
-        )
-        parts += [title, _table(shown, cell).to_markdown(), ""]
+        if column not in frame:
+            continue
+        measured = (frame["mode"] == mode) & ~((frame["status"] == "ok") & frame[column].isna())
+        tables.append((title, _table(frame[measured], cell)))
     overhead = harness_overhead(frame)
     if not overhead.empty:
-        parts += [
-            "What the harness adds: full model / bare torch module, training step time",
-            overhead.to_markdown(floatfmt=".2f"),
-            "",
-        ]
-    parts += [
-        "Scaling exponent k in cost ~ L^k (least-squares fit of log cost on log L over the lengths that ran)",
-        scaling_exponents(frame).to_markdown(floatfmt=".2f"),
-    ]
-    return "\n".join(parts)
+        tables.append(
+            ("Full model / its bare core layer, training step time (for the RNNs: what the harness adds)", overhead)
+        )
+    title = "Scaling exponent k in cost ~ L^k (least-squares fit of log cost on log L over the lengths that ran)"
+    return [*tables, (title, scaling_exponents(frame))]
 
 
 def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
@@ -343,7 +349,7 @@ def _table(rows: pd.DataFrame, cell: str) -> pd.DataFrame:
 
 
 def harness_overhead(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per recurrent model with a bare row, the ratio of training step times at each length."""
+    """Per model with a bare row, the ratio of training step times at each length."""
     if "bare" not in frame:
         return pd.DataFrame()
     train = frame[(frame["mode"] == "train") & (frame["status"] == "ok")]

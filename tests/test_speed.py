@@ -49,7 +49,7 @@ def test_bare_modules_options_and_precision_are_recorded(tmp_path, cli):
     code, stdout = run_capturing_stdout(cli, ["speed", *TINY, *flags, "--out", str(out)])
     assert code == 0
     rows = read_records(out, SPEED_FILE)
-    assert {r["label"] for r in rows} == {"lstm", "ssm", "lstm (bare LSTM)"}  # --bare: recurrent models only
+    assert {r["label"] for r in rows} == {"lstm", "ssm", "lstm (bare LSTM)", "ssm (bare S4DLayer)"}
     assert all(r["precision"] == "bf16" for r in rows)
     assert all(r["model_options"] == {"path": "recurrence"} for r in rows if r["model"] == "ssm")
     assert all(r["status"] == "ok" for r in rows if r["model"] == "ssm"), [r["error"] for r in rows]
