@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench run|speed|list``. Parses, validates, then calls one function."""
+"""Command line: ``python -m bench run|speed|report|list``. Parses, validates, then calls one function."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ SWITCHES = {  # field -> (flag, value when given, help)
         False,
         "after an out-of-memory run, still attempt the longer lengths of that model (default: skip them)",
     ),
+    "report": ("--no-report", False, "do not write the report (report.md, report.html, figures) at the end"),
 }
 
 
@@ -63,8 +64,8 @@ SPEED_SWITCHES = {
     "bare": (
         "--bare",
         True,
-        "also time the bare torch module (nn.RNN, nn.LSTM, nn.GRU) of each recurrent model at the same width "
-        "and shapes, to show what the harness (embedding, head, loss) adds",
+        "also time each model's core layer alone at the same width and shapes: the torch nn.RNN, nn.LSTM, "
+        "nn.GRU (what the harness adds around them) and one S4DLayer of the SSM",
     ),
 }
 OPTION_HELP = (
@@ -97,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         speed.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
     speed.add_argument("--option", dest="option", action="append", metavar="MODEL.KEY=VALUE", help=OPTION_HELP)
     speed.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    report = commands.add_parser("report", help="report.md, report.html, summary.csv and figures of results folders")
+    report.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a folder written by run or speed")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
     return parser
 
@@ -108,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(render_listing())
         return 0
+    if args.command == "report":
+        from bench.report import write_reports
+
+        return _run_command("report", lambda: args.dirs, write_reports, progress=False)
     progress = not args.no_progress
     if args.command == "speed":
         from bench.speed import run_speed

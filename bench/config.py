@@ -133,6 +133,7 @@ class SweepConfig(_ComparisonConfig):
     memory_limit_mb: int | None = Field(default=None, gt=0)
     retry_failed: bool = False
     skip_after_oom: bool = True
+    report: bool = True  # write the report at the end of the sweep
 
     _split_grid = field_validator("seeds", "lrs", mode="before")(_split_commas)
 

@@ -48,6 +48,10 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> Path:
     planned = [records[s.run_key] for s in specs if s.run_key in records]
     print(render_summary(planned, config.task, config.task_params))
     print(f"\nResults: {out_dir / RUNS_FILE} ({len(planned)} runs)")
+    if config.report:
+        from bench.report import write_report  # seaborn and matplotlib load only when a report is wanted
+
+        write_report(out_dir)
     return out_dir
 
 

@@ -42,6 +42,7 @@ class AddingTask(Task):
     min_length = 2
     primary_metric = "loss"
     higher_is_better = False
+    solved_threshold = SOLVED_MSE
     solved_rule = f"MSE < {SOLVED_MSE}"
 
     @property

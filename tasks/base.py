@@ -45,6 +45,7 @@ class Task(ABC):
     # The metric the summary shows first, and which direction is better.
     primary_metric: ClassVar[str]
     higher_is_better: ClassVar[bool]
+    solved_threshold: ClassVar[float]  # of the primary metric: below it (lower is better) or at least it
     solved_rule: ClassVar[str]  # the threshold in words, e.g. "MSE < 0.01"
 
     @property

@@ -47,6 +47,7 @@ class CopyingTask(Task):
     min_length = 1
     primary_metric = "accuracy"
     higher_is_better = True
+    solved_threshold = SOLVED_ACCURACY
     solved_rule = f"recall accuracy >= {SOLVED_ACCURACY}"
 
     def __post_init__(self) -> None:

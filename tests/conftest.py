@@ -68,7 +68,7 @@ def cli():
 
 
 def tiny_run_args(out: Path, task: str, *extra: str) -> list[str]:
-    """A `run` command line small enough for a test: one length, a few steps, tiny eval sets, inline.
+    """A `run` command line small enough for a test: one length, a few steps, tiny eval sets, inline, no report.
 
     Flags in ``extra`` come last, so they override these (argparse keeps the last value).
     """
@@ -76,7 +76,7 @@ def tiny_run_args(out: Path, task: str, *extra: str) -> list[str]:
     return [
         "run", "--task", task, "--lengths", length, "--steps", "6", "--eval-every", "3",
         "--val-size", "16", "--test-size", "16", "--batch-size", "4", "--params", str(TINY_PARAMS),
-        "--threads", "1", "--executor", "inline", "--out", str(out), "--no-progress", *extra,
+        "--threads", "1", "--executor", "inline", "--out", str(out), "--no-progress", "--no-report", *extra,
     ]  # fmt: skip
 
 

@@ -1,0 +1,135 @@
+"""The report's figures: seaborn's classic API on the Agg backend, one PNG each.
+
+Every figure colours a model the same way (its place in the model registry), puts
+sequence length on a log2 axis with a tick at each measured length, and draws the
+references a reader needs to judge a curve: the analytic baseline and the solved threshold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display, same output everywhere
+
+import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
+
+import models  # noqa: E402
+import tasks  # noqa: E402
+
+DPI = 130
+EXTRA_COLOURS_FROM = len(models.MODELS)  # labels that are not models (bare modules) take the next colours
+
+
+def palette(labels: list[str]) -> dict[str, tuple]:
+    """A colour per label, fixed by the model registry so a model looks the same in every figure.
+
+    Ordered as the registry (then other labels as they come): pass ``hue_order=list(palette)`` so
+    legends list the models in the same order everywhere.
+    """
+    colours = sns.color_palette("colorblind", 10)
+    order = list(models.MODELS)
+    present = set(labels)
+    extras = [label for label in dict.fromkeys(labels) if label not in order]
+    mapping = {name: colours[i] for i, name in enumerate(order) if name in present}
+    mapping.update({label: colours[(EXTRA_COLOURS_FROM + i) % 10] for i, label in enumerate(extras)})
+    return mapping
+
+
+def log2_lengths(ax: plt.Axes, lengths: list[int], label: str) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(lengths, [str(n) for n in lengths])
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(label)
+
+
+def log_y(ax: plt.Axes) -> None:
+    """Log scale with ticks written as plain numbers (40, not 4 x 10^1)."""
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if str(f"{value:g}")[0] in "25" else ""))
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def metric_vs_length(cells: pd.DataFrame, task: tasks.Task, path: Path) -> Path:
+    """Test metric (mean over seeds, 95% t interval) per model against length, with baseline and threshold."""
+    lengths = sorted(cells["seq_len"].unique())
+    colours = palette(list(cells["model"]))
+    with sns.axes_style("whitegrid"):
+        fig, ax = plt.subplots(figsize=(7, 4.2))
+        sns.lineplot(
+            cells,
+            x="seq_len",
+            y="metric_mean",
+            hue="model",
+            palette=colours,
+            hue_order=list(colours),
+            marker="o",
+            ax=ax,
+        )
+        for model, group in cells.groupby("model", sort=False):
+            ax.errorbar(group["seq_len"], group["metric_mean"], yerr=group["metric_ci95"], fmt="none",
+                        ecolor=colours[model], capsize=3)  # fmt: skip
+        metric = task.primary_metric
+        ax.plot(lengths, [task.baseline(n)[metric] for n in lengths], "--", color="0.35", label="baseline (analytic)")
+        ax.axhline(task.solved_threshold, ls=":", color="0.2", label=f"solved: {task.solved_rule}")
+        if not task.higher_is_better:
+            log_y(ax)  # a loss: orders of magnitude separate solved from not
+        log2_lengths(ax, lengths, "sequence length T")
+        ax.set_ylabel(f"test {metric}")
+        ax.set_title(f"{task.variant_id}: test {metric} against length ({_better(task)})")
+        ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
+        return _save(fig, path)
+
+
+def learning_curves(curves: pd.DataFrame, task: tasks.Task, path: Path, x: str = "step") -> Path:
+    """Validation loss against ``x`` (``step`` or ``seconds``), one panel per length, mean over seeds."""
+    lengths = sorted(curves["seq_len"].unique())
+    colours = palette(list(curves["model"]))
+    with sns.axes_style("whitegrid"):
+        grid = sns.relplot(
+            curves, x=x, y="val_loss", hue="model", col="seq_len", col_wrap=min(len(lengths), 4), kind="line",
+            palette=colours, hue_order=list(colours), errorbar=None, height=3.0, aspect=1.25,
+            facet_kws={"sharey": False, "sharex": x == "step"},
+        )  # fmt: skip
+        for seq_len, ax in grid.axes_dict.items():
+            ax.axhline(task.baseline(seq_len)["loss"], ls="--", color="0.35", lw=1)
+            log_y(ax)
+            ax.set_title(f"T = {seq_len}")
+        grid.set_axis_labels("training step" if x == "step" else "training seconds", "validation loss")
+        view = "step" if x == "step" else "training seconds (the equal-compute view)"
+        grid.figure.suptitle(f"{task.variant_id}: validation loss against {view}; dashed: baseline", y=1.03)
+        return _save(grid.figure, path)
+
+
+def cost_vs_length(costs: pd.DataFrame, column: str, label: str, path: Path, title: str, x_label: str) -> Path:
+    """A cost against length on log-log axes, one panel per mode (train, infer), one line per label."""
+    lengths = sorted(costs["seq_len"].unique())
+    colours = palette(list(costs["label"]))
+    with sns.axes_style("whitegrid"):
+        grid = sns.relplot(
+            costs.assign(model=costs["label"]), x="seq_len", y=column, hue="model", col="mode", kind="line",
+            marker="o", palette=colours, hue_order=list(colours), height=3.6, aspect=1.2, errorbar=None,
+        )  # fmt: skip
+        for mode, ax in grid.axes_dict.items():
+            log_y(ax)
+            log2_lengths(ax, lengths, x_label)
+            ax.set_title(mode)
+        grid.set_axis_labels(x_label, label)
+        grid.figure.suptitle(title, y=1.08)
+        return _save(grid.figure, path)
+
+
+def _better(task: tasks.Task) -> str:
+    return "higher is better" if task.higher_is_better else "lower is better"
