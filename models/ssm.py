@@ -136,9 +136,12 @@ class S4DLayer(nn.Module):
         self.path = options.path
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        u = u.float()  # FFTs and complex modes in fp32 also under bf16 autocast: CPU and cuFFT lack bf16 FFTs
-        if self.path == "recurrence":
-            return self.scan(u)
+        # The kernel, the FFTs and the complex modes stay fp32 under bf16 autocast: torch's FFTs have no
+        # bf16, and the kernel's powers of lambda need the precision.
+        with torch.autocast(u.device.type, enabled=False):
+            return self.scan(u.float()) if self.path == "recurrence" else self.convolve(u.float())
+
+    def convolve(self, u: torch.Tensor) -> torch.Tensor:
         L = u.shape[1]
         k_f = torch.fft.rfft(self.kernel(L), n=2 * L)  # (D, L+1); padding to 2L makes the conv causal, not circular
         u_f = torch.fft.rfft(rearrange(u, "b l d -> b d l"), n=2 * L)  # (B, D, L+1)
