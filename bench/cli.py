@@ -29,7 +29,16 @@ RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by a
     "test_size": "held-out test sequences (reported metrics)",
     "device": "auto (CUDA when present), cpu or cuda",
     "threads": "CPU threads per run (default: torch's default)",
-    "executor": "subprocess (default: one process per run) or inline",
+    "executor": "subprocess (default: one process per run, here), inline (in this process), ray or slurm "
+    "(optional extras seqbench[ray], seqbench[slurm]: one Ray task or SLURM job per run)",
+    "workers": "runs in flight at once (default: 1 here, 8 on ray or slurm); on several GPUs one GPU each, "
+    "and the CPU cores divided among them unless --threads is given",
+    "ray_address": "ray: the cluster to join (default: start Ray on this machine)",
+    "cpus_per_run": "ray, slurm: CPUs each run asks for (default: 1; also its torch thread count)",
+    "gpus_per_run": "ray, slurm: GPUs each run asks for (default: 1 with --device cuda, else 0)",
+    "partition": "slurm: the partition to submit to (default: the cluster's default)",
+    "time_min": "slurm: each job's time limit in minutes (default: 60)",
+    "slurm_cluster": "slurm: slurm (default) or local, which runs the jobs as local processes through submitit",
     "timeout_s": "wall-clock limit per run in seconds; a run past it is killed and recorded as timeout",
     "memory_limit_mb": "address-space limit per run, in MB above what the run's process holds at its start; "
     "a run past it is recorded as oom",

@@ -7,6 +7,7 @@ options each model knows) hold before anything is written to disk.
 
 from __future__ import annotations
 
+import importlib.util
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -69,12 +70,16 @@ class _ComparisonConfig(BaseModel):
     def _positive_lengths(cls, values: list[int]) -> list[int]:
         return _each_once(_positive(values))
 
-    @field_validator("device")
-    @classmethod
-    def _device_present(cls, device: str) -> str:
-        if device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("CUDA is not available on this machine; use --device cpu or auto")
-        return device
+    @model_validator(mode="after")
+    def _device_present(self) -> _ComparisonConfig:
+        if self.device == "cuda" and self.runs_here and not torch.cuda.is_available():
+            raise ValueError("device: CUDA is not available on this machine; use --device cpu or auto")
+        return self
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether the runs execute on this machine (else on a cluster, whose devices this one cannot see)."""
+        return True
 
     @field_validator("model_options")
     @classmethod
@@ -129,7 +134,14 @@ class SweepConfig(_ComparisonConfig):
     eval_every: int = Field(gt=0)
     val_size: int = Field(gt=0)
     test_size: int = Field(gt=0)
-    executor: Literal["subprocess", "inline"] = "subprocess"
+    executor: Literal["subprocess", "inline", "ray", "slurm"] = "subprocess"
+    workers: int | None = Field(default=None, ge=1)
+    ray_address: str | None = None
+    cpus_per_run: int | None = Field(default=None, ge=1)
+    gpus_per_run: float | None = Field(default=None, ge=0)
+    partition: str | None = None
+    time_min: int | None = Field(default=None, gt=0)
+    slurm_cluster: Literal["slurm", "local"] = "slurm"  # local: submitit runs the jobs as local processes
     memory_limit_mb: int | None = Field(default=None, gt=0)
     retry_failed: bool = False
     skip_after_oom: bool = True
@@ -159,8 +171,11 @@ class SweepConfig(_ComparisonConfig):
     @model_validator(mode="after")
     def _cross_field(self) -> SweepConfig:
         for limit in ("timeout_s", "memory_limit_mb"):  # enforced on a child process by its parent
-            if getattr(self, limit) is not None and self.executor != "subprocess":
-                raise ValueError(f"{limit}: needs executor subprocess (got executor {self.executor!r})")
+            if getattr(self, limit) is not None and self.executor == "inline":
+                raise ValueError(f"{limit}: needs each run in its own process: executor subprocess, ray or slurm")
+        if self.executor == "inline" and (self.workers or 1) > 1:
+            raise ValueError("workers: executor inline runs one run at a time; use executor subprocess")
+        self._check_engine_flags()
         try:
             task = tasks.get_task(self.task, **self.task_params)
         except (TypeError, ValueError) as exc:
@@ -171,9 +186,47 @@ class SweepConfig(_ComparisonConfig):
         self.check_params_reachable(task.spec)
         return self
 
+    def _check_engine_flags(self) -> None:
+        for name, engines in ENGINE_FLAGS.items():
+            if name in self.model_fields_set and self.executor not in engines:
+                raise ValueError(f"{name}: applies to executor {' or '.join(engines)} (got executor {self.executor!r})")
+        extra = REMOTE_EXTRAS.get(self.executor)
+        if extra is not None and importlib.util.find_spec(extra[0]) is None:
+            raise ValueError(f"executor: {self.executor} needs the optional extra: pip install 'seqbench[{extra[1]}]'")
+
+    @property
+    def runs_here(self) -> bool:
+        return self.executor in ("inline", "subprocess")
+
+    @property
+    def max_workers(self) -> int:
+        """Runs in flight at most: --workers, else one here and REMOTE_WORKERS on a cluster."""
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.runs_here else REMOTE_WORKERS
+
+    @property
+    def run_gpus(self) -> float:
+        """GPUs a Ray task or SLURM job asks for: --gpus-per-run, else one for a CUDA run."""
+        if self.gpus_per_run is not None:
+            return self.gpus_per_run
+        return 1.0 if self.device == "cuda" else 0.0
+
     @property
     def out_dir(self) -> Path:
         return self.out if self.out is not None else Path("results") / f"{self.task}-{self.preset}"
+
+
+ENGINE_FLAGS = {  # engine-specific fields -> the executors they apply to
+    "ray_address": ("ray",),
+    "cpus_per_run": ("ray", "slurm"),
+    "gpus_per_run": ("ray", "slurm"),
+    "partition": ("slurm",),
+    "time_min": ("slurm",),
+    "slurm_cluster": ("slurm",),
+}
+REMOTE_EXTRAS = {"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}  # executor -> (module, extra)
+REMOTE_WORKERS = 8  # runs in flight on a cluster by default; the engine queues the rest
 
 
 SPEED_DEFAULTS: dict[str, Any] = {

@@ -7,7 +7,8 @@ run costs ~2.5 s; a forkserver child starts in ~0.1 s. Each run then has its own
 peak, and a crash or a kill takes down one run, not the sweep.
 
 Each child leads its own process group, so the parent can kill everything a run started
-when it passes ``timeout_s`` or when the sweep is interrupted.
+when it passes ``timeout_s`` or when the sweep is interrupted. Several runs may be in flight
+at once (``--workers``), each waited on by a thread of the sweep; ``kill_all`` stops them all.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from tqdm.auto import tqdm
 from bench.plan import RunSpec
 from bench.runner import failed_record, run_one
 
-Executor = Callable[[RunSpec, bool], dict]  # (spec, progress) -> record
-
 
 def run_inline(spec: RunSpec, progress: bool) -> dict:
     return run_one(spec, fresh_process=False, progress=progress)
@@ -42,9 +41,33 @@ def _forkserver():
     return context
 
 
-def run_subprocess(spec: RunSpec, progress: bool) -> dict:
-    outcome = call_isolated(functools.partial(run_one, fresh_process=True, progress=progress), spec, spec.timeout_s)
+def run_subprocess(spec: RunSpec, progress: bool, gpu: int | None = None) -> dict:
+    """``spec`` run in a child process; with ``gpu``, the child sees that GPU alone (``CUDA_VISIBLE_DEVICES``)."""
+    run = functools.partial(run_on_gpu, gpu=gpu, progress=progress)
+    outcome = call_isolated(run, spec, spec.timeout_s)
     return failed_record(spec, outcome.status, outcome.error) if isinstance(outcome, Failure) else outcome
+
+
+def run_isolated(spec: RunSpec) -> dict:
+    """What a Ray task or a SLURM job executes: the run in a child process of its own, as here."""
+    return run_subprocess(spec, progress=False)
+
+
+def run_on_gpu(spec: RunSpec, gpu: int | None, progress: bool) -> dict:
+    if gpu is not None:  # before anything touches CUDA in this process, which reads the variable once
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    return run_one(spec, fresh_process=True, progress=progress)
+
+
+_LIVE: set[multiprocessing.Process] = set()  # children in flight, for kill_all
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_all() -> None:
+    """Kill every run in flight (an interrupted sweep); their waiting threads then return at once."""
+    with _LIVE_LOCK:
+        for process in list(_LIVE):
+            _kill_group(process)
 
 
 _STARTED = "started"  # the child's first message
@@ -65,6 +88,8 @@ def call_isolated(func: Callable[[Any], Any], arg: Any, timeout_s: float | None 
     parent_alive, keep_alive = context.Pipe(duplex=False)  # EOF in the child: this process is gone
     process = context.Process(target=_child_main, args=(func, arg, sender, parent_alive), daemon=True)
     process.start()
+    with _LIVE_LOCK:
+        _LIVE.add(process)
     sender.close()  # the child holds the only writer: EOF on the reader means the child is gone
     parent_alive.close()
     result: Any = None
@@ -81,6 +106,8 @@ def call_isolated(func: Callable[[Any], Any], arg: Any, timeout_s: float | None 
             _kill_group(process)
         process.join()
         keep_alive.close()
+        with _LIVE_LOCK:
+            _LIVE.discard(process)
     return result if result is not None else _lost(process.exitcode)
 
 
@@ -121,6 +148,3 @@ def _lost(exitcode: int | None) -> Failure:
     killed = exitcode == -signal.SIGKILL
     message = f"run process exited with code {exitcode}" + (" (killed: out of memory?)" if killed else "")
     return Failure("oom" if killed else "error", message)
-
-
-EXECUTORS: dict[str, Executor] = {"inline": run_inline, "subprocess": run_subprocess}

@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import os
 from dataclasses import dataclass, field
 
 import models
@@ -46,6 +47,7 @@ class RunSpec:
     threads: int | None = None
     timeout_s: float | None = None
     memory_limit_mb: int | None = None
+    concurrent_runs: int = 1  # runs in flight at most, this one included: concurrent runs share the machine
     run_key: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,7 +55,7 @@ class RunSpec:
 
     def identity(self) -> dict:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
-        where = {"device", "threads", "timeout_s", "memory_limit_mb", "run_key", "budget"}
+        where = {"device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "run_key", "budget"}
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
         return {**fields, **dataclasses.asdict(self.budget)}
 
@@ -96,9 +98,21 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             lr=lr,
             budget=budget,
             device=config.resolved_device,
-            threads=config.threads,
+            threads=threads_per_run(config),
             timeout_s=config.timeout_s,
             memory_limit_mb=config.memory_limit_mb,
+            concurrent_runs=config.max_workers,
         )
         for model, seq_len, seed, lr in grid
     ]
+
+
+def threads_per_run(config: SweepConfig) -> int | None:
+    """CPU threads of each run: as given; else, with several runs in flight, the cores divided among them."""
+    if config.threads is not None:
+        return config.threads
+    if not config.runs_here:
+        return config.cpus_per_run or 1  # what the run's task or job was given
+    if config.max_workers > 1:
+        return max(1, (os.cpu_count() or 1) // config.max_workers)
+    return None  # torch's default

@@ -226,8 +226,8 @@ def training_cost_section(runs: pd.DataFrame, cells: pd.DataFrame, out_dir: Path
 
     section = Section(
         "Training cost at the trained lengths",
-        "Median training step time, training throughput and peak memory of the chosen runs (peak memory: "
-        "growth of the run process's resident set on CPU, allocated bytes on GPU). "
+        _concurrency_warning(runs) + "Median training step time, training throughput and peak memory of the chosen "
+        "runs (peak memory: growth of the run process's resident set on CPU, allocated bytes on GPU). "
         "`python -m bench speed` measures the same at longer lengths, with inference and streaming.",
         tables=[(f"{', '.join(runs['variant'].unique())}: step time, throughput, peak memory", _cost(cells, text))],
     )
@@ -235,6 +235,16 @@ def training_cost_section(runs: pd.DataFrame, cells: pd.DataFrame, out_dir: Path
         costs = _training_costs(select_best_lr(runs))
         section.figures += _cost_figures(costs, out_dir, "training runs", "task length T")
     return section
+
+
+def _concurrency_warning(runs: pd.DataFrame) -> str:
+    most = runs["concurrent_runs"].max() if "concurrent_runs" in runs else 1
+    if pd.isna(most) or most <= 1:
+        return ""
+    return (
+        f"**Timings were taken with up to {most:.0f} runs at once (--workers)**: they share the machine and are "
+        "not those of a run alone; rerun with --workers 1 for timings to quote. "
+    )
 
 
 def _cost(cells: pd.DataFrame, text) -> pd.DataFrame:

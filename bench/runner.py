@@ -49,6 +49,7 @@ def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True
         record.update(status=failure_status(exc), error=f"{type(exc).__name__}: {exc}")
     record.update(environment(spec.device))
     record["flush_denormal"] = spec.device == "cpu"
+    record["concurrent_runs"] = spec.concurrent_runs
     record["started_at"] = started_at.isoformat()
     record["finished_at"] = datetime.now(UTC).isoformat()
     record["wall_s"] = time.perf_counter() - start

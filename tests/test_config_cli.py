@@ -102,7 +102,11 @@ BAD_INPUTS = [
     pytest.param([*ADDING, "--preset", "quik"], None, ["preset", "did you mean 'quick'"], id="unknown-preset"),
     pytest.param([*ADDING, "--device", "gpu"], None, ["device", "gpu"], id="unknown-device"),
     pytest.param([*ADDING, "--device", "cuda"], None, ["device", "CUDA"], id="absent-cuda", marks=NO_CUDA),
-    pytest.param([*ADDING, "--executor", "ray"], None, ["executor", "ray"], id="unknown-executor"),
+    pytest.param([*ADDING, "--executor", "dask"], None, ["executor", "dask", "slurm"], id="unknown-executor"),
+    pytest.param([*ADDING, "--workers", "0"], None, ["workers"], id="zero-workers"),
+    pytest.param([*ADDING, "--workers", "2", "--executor", "inline"], None, ["workers", "inline"], id="inline-workers"),
+    pytest.param([*ADDING, "--ray-address", "auto"], None, ["ray_address", "ray"], id="ray-flag-without-ray"),
+    pytest.param([*ADDING, "--partition", "gpu"], None, ["partition", "slurm"], id="slurm-flag-locally"),
     pytest.param([*ADDING, "--lengths", ""], None, ["lengths"], id="empty-lengths"),
     pytest.param([*ADDING, "--lengths", "8,-5"], None, ["lengths", "> 0"], id="negative-length"),
     pytest.param([*ADDING, "--lengths", "1.5"], None, ["lengths", "1.5"], id="fractional-length"),
@@ -116,7 +120,10 @@ BAD_INPUTS = [
     pytest.param([*ADDING, "--frob", "1"], None, ["--frob"], id="unknown-flag"),
     pytest.param([*ADDING, "--timeout-s", "0"], None, ["timeout_s", "greater than 0"], id="zero-timeout"),
     pytest.param(
-        [*ADDING, "--timeout-s", "5", "--executor", "inline"], None, ["timeout_s", "subprocess"], id="inline-timeout"
+        [*ADDING, "--timeout-s", "5", "--executor", "inline"],
+        None,
+        ["timeout_s", "own process"],
+        id="inline-timeout",
     ),
     pytest.param([*ADDING, "--memory-limit-mb=-5"], None, ["memory_limit_mb"], id="negative-memory-limit"),
     pytest.param(ADDING, "retry_failed = 3\n", ["retry_failed"], id="non-boolean-switch"),
@@ -178,6 +185,13 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, toml, words, tmp_
     for word in words:
         assert word in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("executor, extra", [("ray", "ray"), ("slurm", "slurm")])
+def test_a_missing_extra_is_named_with_its_install_command(executor, extra, monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=rf"pip install 'seqbench\[{extra}\]'"):
+        load_config(flags(task="adding", executor=executor))
 
 
 def test_missing_config_file(tmp_path, capsys, cli, no_sweep):
