@@ -9,12 +9,12 @@ cap and out-of-memory records mean the same. Every node must have seqbench insta
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import ray
 
 from bench.config import ConfigError, SweepConfig
+from bench.engines import InFlight
 from bench.executor import run_isolated
 from bench.plan import RunSpec
 from bench.runner import failed_record
@@ -31,27 +31,21 @@ class RayEngine:
         options = {"num_cpus": config.cpus_per_run or 1, "num_gpus": config.run_gpus, "max_retries": 0}
         self._task = ray.remote(task or run_isolated).options(**options)
         self.workers = config.max_workers
-        self._in_flight: set[ray.ObjectRef] = set()
-        self._lock = threading.Lock()
+        self._in_flight = InFlight()
 
     def run(self, spec: RunSpec) -> dict:
         ref = self._task.remote(spec)
-        with self._lock:
-            self._in_flight.add(ref)
         try:
-            return ray.get(ref)
+            with self._in_flight.holding(ref):
+                return ray.get(ref)
         except ray.exceptions.TaskCancelledError:
             return failed_record(spec, "error", "cancelled: the sweep was interrupted")
         except ray.exceptions.RayError as exc:  # the task raised, or its worker or node died
             return failed_record(spec, "error", f"{type(exc).__name__}: {_last_line(exc)}")
-        finally:
-            with self._lock:
-                self._in_flight.discard(ref)
 
     def cancel(self) -> None:
-        with self._lock:
-            for ref in self._in_flight:
-                ray.cancel(ref, force=True)
+        for ref in self._in_flight.handles():
+            ray.cancel(ref, force=True)
 
     def close(self) -> None:
         if self._started_here:

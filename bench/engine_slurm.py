@@ -10,12 +10,12 @@ as local processes, to try a configuration without a cluster.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 
 import submitit
 
 from bench.config import ConfigError, SweepConfig
+from bench.engines import InFlight
 from bench.executor import run_isolated
 from bench.plan import RunSpec
 from bench.runner import failed_record
@@ -41,15 +41,13 @@ class SlurmEngine:
         self._executor.update_parameters(**parameters)
         self._task = task or run_isolated  # looked up now, so tests can plant a failing one
         self.workers = config.max_workers
-        self._in_flight: set[submitit.Job] = set()
-        self._lock = threading.Lock()
+        self._in_flight = InFlight()
 
     def run(self, spec: RunSpec) -> dict:
         job = self._executor.submit(self._task, spec)
-        with self._lock:
-            self._in_flight.add(job)
         try:
-            return job.result()
+            with self._in_flight.holding(job):
+                return job.result()
         except submitit.core.utils.FailedJobError as exc:  # the job raised: its traceback ends with the error
             return failed_record(spec, "error", f"SLURM job {job.job_id}: {_last_line(exc)}")
         except submitit.core.utils.UncompletedJobError as exc:  # killed: time limit, preemption, node failure
@@ -57,14 +55,10 @@ class SlurmEngine:
             return failed_record(spec, status, f"SLURM job {job.job_id}: {_first_line(exc)}")
         except Exception as exc:  # noqa: BLE001 - any other way of losing the job is a record too
             return failed_record(spec, "error", f"SLURM job {job.job_id}: {type(exc).__name__}: {_first_line(exc)}")
-        finally:
-            with self._lock:
-                self._in_flight.discard(job)
 
     def cancel(self) -> None:
-        with self._lock:
-            for job in self._in_flight:
-                job.cancel(check=False)
+        for job in self._in_flight.handles():
+            job.cancel(check=False)
 
     def close(self) -> None:
         pass

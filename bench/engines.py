@@ -10,7 +10,10 @@ and failure records mean the same on every engine, and a sweep can be resumed on
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import threading
+from collections.abc import Iterator
 from typing import Protocol
 
 import torch
@@ -28,6 +31,28 @@ class Engine(Protocol):
     def cancel(self) -> None: ...  # stop every run in flight (Ctrl-C); their run() calls then return
 
     def close(self) -> None: ...
+
+
+class InFlight:
+    """The handles (Ray object refs, SLURM jobs) of the runs in flight, shared by the sweep's threads."""
+
+    def __init__(self) -> None:
+        self._handles: set = set()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def holding(self, handle) -> Iterator[None]:
+        with self._lock:
+            self._handles.add(handle)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._handles.discard(handle)
+
+    def handles(self) -> list:
+        with self._lock:
+            return list(self._handles)
 
 
 class InlineEngine:
