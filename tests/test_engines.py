@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-import bench.engine_ray
 from bench.config import load_config
 from bench.engines import gpu_slots
 from bench.plan import plan
@@ -89,6 +88,7 @@ def test_a_sweep_through_local_ray(local_ray, one_at_a_time, tmp_path, cli):
 
 
 def test_a_run_raising_in_a_ray_worker_is_an_error_record(local_ray, tmp_path, cli, monkeypatch):
+    import bench.engine_ray  # after the fixture skipped, where Ray is not installed
     from bench.executor import run_isolated
 
     def raise_for_gru(spec):  # pickled by value into the Ray worker
