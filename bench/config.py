@@ -303,10 +303,13 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
     if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"preset: {unknown_name('preset', preset, PRESETS)}")
     task = given.get("task", file_values.get("task"))
-    merged = {k: v for k, v in PRESETS[preset].items() if k != "lengths"}
+    merged = {k: v for k, v in PRESETS[preset].items() if k not in ("lengths", "task_params")}
     if isinstance(task, str):  # any other value is reported by the task field's own validation
         merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
+        merged["task_params"] = PRESETS[preset]["task_params"].get(task, {})
     merged.update(file_values)
+    if isinstance(file_values.get("task_params"), dict):  # the file's keys over the preset's, key by key
+        merged["task_params"] = {**merged.get("task_params", {}), **file_values["task_params"]}
     merged.update(given)
     if "model_options" in given and isinstance(file_values.get("model_options"), dict):
         merged["model_options"] = _merge_options(file_values["model_options"], given["model_options"])

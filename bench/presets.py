@@ -5,14 +5,26 @@ CPU (wall times measured and written in the README). Its single learning rate, 1
 LSTM, GRU and SSM solve the adding problem sooner than 3e-3 in calibration sweeps (lengths
 25-100, 800 steps; the Transformer solved it at either), the same for every model.
 ``lengths`` is per task because the tasks' length parameters mean different things (adding:
-T; copying: the delay T, T + 20 steps).
+T; copying: the delay T, T + 20 steps; selective copying: the noisy region; associative
+recall: the gap between the pairs and the queries). ``task_params`` is per task too: the
+tasks' defaults are the published settings (``paper``), and ``quick`` shrinks the harder
+tasks so that a CPU sweep can show something in minutes.
 """
 
 from __future__ import annotations
 
 PRESETS: dict[str, dict] = {
     "quick": {
-        "lengths": {"adding": [25, 50, 100], "copying": [10, 25, 50]},
+        "lengths": {
+            "adding": [25, 50, 100],
+            "copying": [10, 25, 50],
+            "selective_copying": [16, 32, 64],
+            "associative_recall": [8, 16, 32],
+        },
+        "task_params": {
+            "selective_copying": {"n_symbols": 4, "vocab_size": 8},
+            "associative_recall": {"n_pairs": 4, "n_queries": 4, "n_keys": 8, "n_values": 8},
+        },
         "seeds": [0],
         "lrs": [1e-2],
         "steps": 500,
@@ -26,7 +38,16 @@ PRESETS: dict[str, dict] = {
         "test_size": 2048,
     },
     "standard": {
-        "lengths": {"adding": [50, 100, 200, 400, 800], "copying": [25, 50, 100, 200, 500]},
+        "lengths": {
+            "adding": [50, 100, 200, 400, 800],
+            "copying": [25, 50, 100, 200, 500],
+            "selective_copying": [64, 128, 256, 512],
+            "associative_recall": [16, 32, 64, 128],
+        },
+        "task_params": {
+            "selective_copying": {"n_symbols": 8, "vocab_size": 16},
+            "associative_recall": {"n_pairs": 8, "n_queries": 8, "n_keys": 16, "n_values": 16},
+        },
         "seeds": [0, 1, 2],
         "lrs": [1e-3, 3e-3, 1e-2],
         "steps": 2_000,
@@ -40,7 +61,13 @@ PRESETS: dict[str, dict] = {
         "test_size": 10_000,
     },
     "paper": {
-        "lengths": {"adding": [100, 200, 500, 1000, 2000, 4000], "copying": [100, 200, 500, 1000, 2000]},
+        "lengths": {
+            "adding": [100, 200, 500, 1000, 2000, 4000],
+            "copying": [100, 200, 500, 1000, 2000],
+            "selective_copying": [256, 1024, 4096],
+            "associative_recall": [64, 128, 256, 512],
+        },
+        "task_params": {},  # every task at its published defaults
         "seeds": [0, 1, 2, 3, 4],
         "lrs": [3e-4, 1e-3, 3e-3, 1e-2],
         "steps": 10_000,

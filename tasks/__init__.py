@@ -5,11 +5,18 @@ from __future__ import annotations
 import dataclasses
 
 from tasks.adding import AddingTask
+from tasks.associative_recall import AssociativeRecallTask
 from tasks.base import Batch, Task, TaskSpec
 from tasks.copying import CopyingTask
 from tasks.registry_errors import unknown_name
+from tasks.selective_copying import SelectiveCopyingTask
 
-TASKS: dict[str, type[Task]] = {"adding": AddingTask, "copying": CopyingTask}
+TASKS: dict[str, type[Task]] = {
+    "adding": AddingTask,
+    "copying": CopyingTask,
+    "selective_copying": SelectiveCopyingTask,
+    "associative_recall": AssociativeRecallTask,
+}
 
 __all__ = ["TASKS", "Batch", "Task", "TaskSpec", "get_task", "task_parameters"]
 

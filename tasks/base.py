@@ -26,7 +26,7 @@ class TaskSpec:
     input_size: int  # vocabulary size for tokens, channel count for real inputs
     output_kind: Literal["classes", "regression"]
     output_size: int  # number of classes, or 1 for a scalar regression
-    scored: Literal["last", "all"]  # which positions the loss reads
+    scored: Literal["last", "all", "tail"]  # which positions the loss reads: the last, every one, the last few
 
 
 class Batch(NamedTuple):

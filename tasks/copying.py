@@ -11,6 +11,12 @@ The memoryless baseline (blanks with certainty, then uniform over 8 symbols) sco
 1/8); accuracy over all positions would be >= 98% for a useless model at large T.
 Solved: recall accuracy >= 0.99.
 
+Variant ``variable`` (``delay="variable"``; Henaff, Szlam & LeCun 2016): each sequence draws
+its delay uniformly from ``1 .. T``; the recall follows its delimiter, then blanks pad the
+sequence to the same ``T + 20`` steps, so a model must watch for the delimiter instead of
+counting. Its ``baseline`` is the fixed layout's: the loss of a predictor told where the
+recall is (a memoryless model, not told, does worse); recall accuracy at chance is still 1/8.
+
 Worked example, with ``n_symbols=3`` to keep it short (pinned by ``tests/test_tasks.py``)::
 
     >>> task = CopyingTask(n_symbols=3)
@@ -35,11 +41,13 @@ BLANK, DELIMITER = 0, 9
 N_DATA_SYMBOLS = 8  # symbols 1..8
 VOCAB_SIZE = 10
 SOLVED_ACCURACY = 0.99
+DELAYS = {"fixed": "arjovsky", "variable": "variable"}  # delay -> variant name
 
 
 @dataclass(frozen=True)
 class CopyingTask(Task):
     n_symbols: int = 10  # how many symbols to memorise; the literature uses 10
+    delay: str = "fixed"  # "fixed" (Arjovsky et al.) or "variable" (drawn per sequence from 1..T)
 
     name = "copying"
     variant = "arjovsky"
@@ -53,6 +61,17 @@ class CopyingTask(Task):
     def __post_init__(self) -> None:
         if self.n_symbols < 1:
             raise ValueError(f"copying n_symbols must be >= 1, got {self.n_symbols}")
+        if self.delay not in DELAYS:
+            raise ValueError(f"copying delay must be one of {', '.join(DELAYS)}; got {self.delay!r}")
+
+    @property
+    def variant_id(self) -> str:
+        return f"{self.name}/{DELAYS[self.delay]}@{self.version}"
+
+    def params(self) -> dict:
+        # The fixed delay is the original task: its parameters, and so its run keys, stay as they were.
+        params = super().params()
+        return {k: v for k, v in params.items() if k != "delay"} if self.delay == "fixed" else params
 
     @property
     def spec(self) -> TaskSpec:
@@ -68,11 +87,16 @@ class CopyingTask(Task):
         S, dev = self.n_symbols, generator.device
         length = self.total_length(seq_len)
         data = torch.randint(1, N_DATA_SYMBOLS + 1, (batch_size, S), generator=generator, device=dev)  # (B, S)
+        if self.delay == "variable":
+            delays = torch.randint(1, seq_len + 1, (batch_size,), generator=generator, device=dev)  # (B,)
+        else:
+            delays = torch.full((batch_size,), seq_len, device=dev)
         x = torch.full((batch_size, length), BLANK, dtype=torch.long, device=dev)  # (B, L)
         x[:, :S] = data
-        x[:, seq_len + S - 1] = DELIMITER  # after S symbols and T - 1 blanks
+        rows = torch.arange(batch_size, device=dev)
+        x[rows, S + delays - 1] = DELIMITER  # after S symbols and delay - 1 blanks
         y = torch.full_like(x, BLANK)
-        y[:, -S:] = data
+        y.scatter_(1, recall_positions(x, S), data)
         mask = torch.ones_like(x, dtype=torch.bool)
         return Batch(x, y, mask)
 
@@ -83,9 +107,16 @@ class CopyingTask(Task):
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         # output (B, L, V); cross_entropy wants the class dimension second.
         loss = F.cross_entropy(output.transpose(1, 2), batch.y)
-        recalled = output[:, -self.n_symbols :].argmax(dim=-1)  # (B, S)
-        accuracy = (recalled == batch.y[:, -self.n_symbols :]).float().mean()
+        positions = recall_positions(batch.x, self.n_symbols)  # (B, S)
+        recalled = output.argmax(dim=-1).gather(1, positions)  # (B, S)
+        accuracy = (recalled == batch.y.gather(1, positions)).float().mean()
         return {"loss": loss, "accuracy": accuracy}
 
     def solved(self, metrics: dict[str, float]) -> bool:
         return metrics["accuracy"] >= SOLVED_ACCURACY
+
+
+def recall_positions(x: torch.Tensor, n_symbols: int) -> torch.Tensor:
+    """(B, S): the steps after each sequence's delimiter, where its symbols are due."""
+    delimiter = (x == DELIMITER).int().argmax(dim=1)  # (B,) the first, and only, delimiter
+    return delimiter[:, None] + 1 + torch.arange(n_symbols, device=x.device)

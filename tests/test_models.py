@@ -9,12 +9,13 @@ import models
 import tasks
 from models.ssm import S4DKernel, SSMOptions
 from models.transformer import INITIAL_CACHE_STEPS, attention
+from tests.conftest import TINY_PARAMS, quick_task
 
 WIDTH = 16
 
 
 def build(model_name: str, task_name: str, seed: int = 0, **options) -> tuple[models.SequenceModel, tasks.Task]:
-    task = tasks.get_task(task_name)
+    task = quick_task(task_name)
     torch.manual_seed(seed)
     return models.build_model(model_name, task.spec, width=WIDTH, **options), task
 
@@ -94,15 +95,15 @@ def test_streaming_matches_full_forward(task_name, model_name, length, layers, g
 # ---- parameter budgets -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target", [4_000, 20_000])
+@pytest.mark.parametrize("target", [TINY_PARAMS, 20_000])
 def test_width_solver_meets_the_target(task_name, model_name, target):
-    spec = tasks.get_task(task_name).spec
+    spec = quick_task(task_name).spec
     model = models.build_model(model_name, spec, target_params=target)
     assert abs(models.count_parameters(model) - target) <= models.PARAM_TOLERANCE * target
 
 
 def test_target_build_uses_a_whole_width_multiple(task_name, model_name):
-    spec = tasks.get_task(task_name).spec
+    spec = quick_task(task_name).spec
     family = models.MODELS[model_name]
     width = models.solve_width(model_name, spec, 20_000)
     assert width % family.width_multiple(family.options()) == 0  # e.g. heads divide the Transformer's width

@@ -9,7 +9,9 @@ import torch
 
 import tasks
 from tasks.adding import AddingTask
+from tasks.associative_recall import AssociativeRecallTask
 from tasks.copying import BLANK, DELIMITER, CopyingTask
+from tasks.selective_copying import NOISE, SelectiveCopyingTask
 
 # ---- worked examples in the docstrings -------------------------------------------------------
 
@@ -26,6 +28,19 @@ def test_copying_docstring_example(gen):
     b = CopyingTask(n_symbols=3).sample(1, 2, generator=gen(0))
     assert b.x[0].tolist() == [5, 8, 6, 0, 9, 0, 0, 0]
     assert b.y[0].tolist() == [0, 0, 0, 0, 0, 5, 8, 6]
+
+
+def test_selective_copying_docstring_example(gen):
+    b = SelectiveCopyingTask(n_symbols=2, vocab_size=5).sample(1, 5, generator=gen(0))
+    assert b.x[0].tolist() == [3, 1, 0, 0, 0, 4, 0, 0]
+    assert b.y[0, -2:].tolist() == [3, 1]
+    assert b.mask[0].tolist() == [False] * 6 + [True] * 2
+
+
+def test_associative_recall_docstring_example(gen):
+    b = AssociativeRecallTask(n_pairs=2, n_queries=2, n_keys=4, n_values=4).sample(1, 1, generator=gen(2))
+    assert b.x[0].tolist() == [2, 7, 4, 8, 0, 4, 2]
+    assert b.y[0, -2:].tolist() == [8, 7]
 
 
 # ---- layouts ---------------------------------------------------------------------------------
@@ -73,6 +88,55 @@ def test_copying_layout(T, gen):
     assert b.mask.all()
 
 
+@pytest.mark.parametrize("T", [4, 9, 40])
+def test_selective_copying_layout(T, gen):
+    B, S, V = 256, 4, 8
+    task = SelectiveCopyingTask(n_symbols=S, vocab_size=V)
+    b = task.sample(B, T, generator=gen(10))
+    assert b.x.shape == b.y.shape == b.mask.shape == (B, T + 1 + S)
+    region = b.x[:, :T]
+    assert ((region >= 0) & (region <= V - 2)).all()  # noise and data symbols only
+    assert ((region != NOISE).sum(1) == S).all()  # exactly S data tokens, at distinct positions
+    assert (b.x[:, T] == V - 1).all() and (b.x[:, T + 1 :] == NOISE).all()
+    in_order = torch.stack([row[row != NOISE] for row in region])  # (B, S): the tokens as they appear
+    assert torch.equal(b.y[:, -S:], in_order)
+    assert (b.y[:, :-S] == NOISE).all() and b.mask[:, -S:].all() and not b.mask[:, :-S].any()
+    if T > S:  # scattered: the first token is not always at the same place
+        assert len((region != NOISE).float().argmax(1).unique()) > 1
+
+
+def test_associative_recall_layout(gen):
+    B, T, P, Q, K, V = 256, 5, 4, 3, 8, 6
+    task = AssociativeRecallTask(n_pairs=P, n_queries=Q, n_keys=K, n_values=V)
+    b = task.sample(B, T, generator=gen(11))
+    assert b.x.shape == (B, 2 * P + T + Q)
+    keys, values, queries = b.x[:, 0 : 2 * P : 2], b.x[:, 1 : 2 * P : 2], b.x[:, -Q:]
+    assert ((keys >= 1) & (keys <= K)).all() and ((values > K) & (values <= K + V)).all()
+    assert all(len(set(row.tolist())) == P for row in keys)  # distinct keys in a sequence
+    assert (b.x[:, 2 * P : 2 * P + T] == 0).all()
+    for row in range(B):
+        lookup = dict(zip(keys[row].tolist(), values[row].tolist(), strict=True))
+        assert len(set(queries[row].tolist())) == Q
+        assert [lookup[k] for k in queries[row].tolist()] == b.y[row, -Q:].tolist()
+    assert b.mask[:, -Q:].all() and not b.mask[:, :-Q].any()
+
+
+def test_variable_copying_draws_the_delay_per_sequence(gen):
+    B, T, S = 512, 12, 10
+    task = CopyingTask(delay="variable")
+    b = task.sample(B, T, generator=gen(12))
+    assert b.x.shape == (B, T + 2 * S)
+    delimiter = (b.x == DELIMITER).int().argmax(1)
+    assert ((b.x == DELIMITER).sum(1) == 1).all()
+    assert set((delimiter - S + 1).tolist()) == set(range(1, T + 1))  # every delay 1..T occurs
+    for row in range(0, B, 37):
+        start = delimiter[row].item() + 1
+        assert b.y[row, start : start + S].tolist() == b.x[row, :S].tolist()
+        assert (b.y[row, :start] == BLANK).all() and (b.y[row, start + S :] == BLANK).all()
+    assert task.variant_id == "copying/variable@1" and task.params()["delay"] == "variable"
+    assert "delay" not in CopyingTask().params()  # the fixed layout's run keys are unchanged
+
+
 # ---- analytic baselines ----------------------------------------------------------------------
 
 
@@ -114,6 +178,44 @@ def test_copying_accuracy_reads_only_the_recall(gen):
     logits = torch.zeros(B, T + 20, 10)
     logits[..., BLANK] = 10.0
     assert task.metrics(logits, batch)["accuracy"].item() == 0.0
+
+
+def uniform_over(classes: list[int], batch_size: int, length: int, vocab: int) -> torch.Tensor:
+    """A memoryless predictor's logits: uniform over ``classes`` at every step."""
+    logits = torch.full((batch_size, length, vocab), -1e4)
+    logits[..., classes] = 0.0
+    return logits
+
+
+def test_selective_copying_memoryless_predictor_scores_the_baseline(gen):
+    task, B, T = SelectiveCopyingTask(), 4096, 32
+    batch = task.sample(B, T, generator=gen(13))
+    scores = task.metrics(uniform_over(list(range(1, 15)), B, task.total_length(T), 16), batch)
+    assert task.baseline(T) == pytest.approx({"loss": math.log(14), "accuracy": 1 / 14})
+    assert scores["loss"].item() == pytest.approx(math.log(14), abs=1e-4)
+    assert scores["accuracy"].item() == pytest.approx(1 / 14, abs=0.01)
+
+
+def test_associative_recall_memoryless_predictor_scores_the_baseline(gen):
+    task, B, T = AssociativeRecallTask(), 4096, 8
+    batch = task.sample(B, T, generator=gen(14))
+    scores = task.metrics(uniform_over(list(range(17, 33)), B, task.total_length(T), 33), batch)
+    assert task.baseline(T) == pytest.approx({"loss": math.log(16), "accuracy": 1 / 16})
+    assert scores["loss"].item() == pytest.approx(math.log(16), abs=1e-4)
+    assert scores["accuracy"].item() == pytest.approx(1 / 16, abs=0.01)
+
+
+def test_variable_copying_baseline_is_the_position_aware_predictor(gen):
+    task, B, T = CopyingTask(delay="variable"), 2048, 30
+    batch = task.sample(B, T, generator=gen(15))
+    recall = torch.zeros_like(batch.x, dtype=torch.bool).scatter_(1, (batch.y != BLANK).int().argmax(1, keepdim=True)
+                                                                 + torch.arange(10), True)  # fmt: skip
+    logits = torch.full((B, T + 20, 10), -1e4)
+    logits[..., BLANK] = torch.where(recall, -1e4, 0.0)
+    logits[..., 1:9] = torch.where(recall, 0.0, -1e4)[..., None]
+    scores = task.metrics(logits, batch)
+    assert scores["loss"].item() == pytest.approx(task.baseline(T)["loss"], abs=1e-4)
+    assert scores["accuracy"].item() == pytest.approx(1 / 8, abs=0.02)
 
 
 # ---- randomness comes from the generator alone -----------------------------------------------
@@ -180,13 +282,19 @@ def test_length_below_minimum_is_rejected(task_name, gen):
         ("adding", {"loss": 0.011, "accuracy": 0.5}, False),
         ("copying", {"loss": 1.0, "accuracy": 0.99}, True),
         ("copying", {"loss": 0.0, "accuracy": 0.98}, False),
+        ("selective_copying", {"loss": 1.0, "accuracy": 0.99}, True),
+        ("associative_recall", {"loss": 0.0, "accuracy": 0.98}, False),
     ],
 )
 def test_solved_thresholds(name, metrics, solved):
     assert tasks.get_task(name).solved(metrics) is solved
 
 
-@pytest.mark.parametrize("name, variant_id", [("adding", "adding/halves@1"), ("copying", "copying/arjovsky@1")])
+@pytest.mark.parametrize(
+    "name, variant_id",
+    [("adding", "adding/halves@1"), ("copying", "copying/arjovsky@1"),
+     ("selective_copying", "selective_copying/mamba@1"), ("associative_recall", "associative_recall/mqar@1")],
+)  # fmt: skip
 def test_variant_ids(name, variant_id):
     assert tasks.get_task(name).variant_id == variant_id
 
@@ -203,5 +311,8 @@ def test_spec_matches_batches(task_name, gen):
         assert batch.x.shape == (4, L, spec.input_size) and batch.x.is_floating_point()
     if spec.scored == "all":
         assert batch.mask.all()
-    else:  # "last"
+    elif spec.scored == "last":
         assert batch.mask[:, -1].all() and batch.mask.sum() == 4
+    else:  # "tail": the last few steps, the same number in every sequence
+        scored = batch.mask.sum(1)
+        assert (scored == scored[0]).all() and batch.mask[:, -scored[0] :].all()
