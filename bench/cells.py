@@ -104,3 +104,29 @@ def chosen_curves(runs: pd.DataFrame) -> pd.DataFrame:
                  "step": step, "seconds": seconds, "val_loss": loss}
             )  # fmt: skip
     return pd.DataFrame(rows, columns=["task", "model", "seq_len", "seed", "step", "seconds", "val_loss"])
+
+
+def length_generalisation(runs: pd.DataFrame) -> pd.DataFrame:
+    """Long form, one row per chosen run and tested length: the trained length itself (ratio 1) and longer ones.
+
+    Columns: task, model, seq_len (trained), seed, eval_len, ratio (eval_len / seq_len), metric, value, status,
+    positions (the Transformer's position encoding, else None).
+    """
+    if "eval_lengths_results" not in runs:
+        return pd.DataFrame()
+    rows = []
+    for run in select_best_lr(runs).to_dict("records"):
+        results = run.get("eval_lengths_results")
+        if not isinstance(results, list):
+            continue
+        metric = task_of(run).primary_metric
+        options = run.get("model_options") if isinstance(run.get("model_options"), dict) else {}
+        here = {"seq_len": run["seq_len"], "status": "ok", metric: run[f"test_{metric}"]}
+        for result in [here, *results]:
+            rows.append(
+                {"task": run["task"], "model": run["model"], "seq_len": run["seq_len"], "seed": run["seed"],
+                 "eval_len": result["seq_len"], "ratio": result["seq_len"] / run["seq_len"], "metric": metric,
+                 "value": result.get(metric, float("nan")), "status": result["status"],
+                 "positions": options.get("positions")}
+            )  # fmt: skip
+    return pd.DataFrame(rows)

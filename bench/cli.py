@@ -25,6 +25,8 @@ RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by a
     "weight_decay": "AdamW weight decay (matrices only)",
     "clip_norm": "gradient-norm clipping threshold",
     "eval_every": "steps between validation evaluations",
+    "eval_lengths": "also test every trained model at longer lengths: multiples of its trained length (2x,4x) "
+    "or lengths (512,1024); the results go in its record and the report's length-generalisation table",
     "val_size": "validation sequences (learning-rate choice, steps to solve)",
     "test_size": "held-out test sequences (reported metrics)",
     "device": "auto (CUDA when present), cpu or cuda",

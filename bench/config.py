@@ -8,6 +8,7 @@ options each model knows) hold before anything is written to disk.
 from __future__ import annotations
 
 import importlib.util
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -124,6 +125,7 @@ def _positive(values: list) -> list:
 
 class SweepConfig(_ComparisonConfig):
     task_params: dict[str, Any] = Field(default_factory=dict)
+    eval_lengths: list[str] = Field(default_factory=list)  # "2x" (times the trained length) or a length
     preset: str = "quick"
     seeds: list[int] = Field(min_length=1)
     lrs: list[float] = Field(min_length=1)
@@ -148,6 +150,20 @@ class SweepConfig(_ComparisonConfig):
     report: bool = True  # write the report at the end of the sweep
 
     _split_grid = field_validator("seeds", "lrs", mode="before")(_split_commas)
+
+    @field_validator("eval_lengths", mode="before")
+    @classmethod
+    def _eval_length_items(cls, values: Any) -> Any:
+        values = _split_commas(values)
+        if not isinstance(values, list):
+            return values
+        items = [str(v).strip() for v in values]
+        for item in items:
+            if not EVAL_LENGTH.fullmatch(item) or float(item.rstrip("x")) <= 0:
+                raise ValueError(
+                    f"each item is a multiple of the trained length like 2x or a length like 512; got {item!r}"
+                )
+        return _each_once(items)
 
     @field_validator("preset")
     @classmethod
@@ -184,7 +200,24 @@ class SweepConfig(_ComparisonConfig):
         if too_short:
             raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
         self.check_params_reachable(task.spec)
+        self._check_position_tables(task)
         return self
+
+    def eval_lengths_for(self, seq_len: int) -> tuple[int, ...]:
+        """The lengths a model trained at ``seq_len`` is also tested at, longer ones only, sorted."""
+        lengths = {round(float(i[:-1]) * seq_len) if i.endswith("x") else int(i) for i in self.eval_lengths}
+        return tuple(sorted(n for n in lengths if n > seq_len))
+
+    def _check_position_tables(self, task: tasks.Task) -> None:
+        """A learned position table must cover every sequence the sweep will show it, trained or tested."""
+        if "transformer" not in self.models:
+            return
+        options = models.parse_options("transformer", self.model_options.get("transformer", {}))
+        longest = max(max(self.eval_lengths_for(n), default=n) for n in self.lengths)
+        try:
+            options.check_length(task.total_length(longest))
+        except ValueError as exc:
+            raise ValueError(f"{'eval_lengths' if self.eval_lengths else 'lengths'}: {exc}") from None
 
     def _check_engine_flags(self) -> None:
         for name, engines in ENGINE_FLAGS.items():
@@ -217,6 +250,7 @@ class SweepConfig(_ComparisonConfig):
         return self.out if self.out is not None else Path("results") / f"{self.task}-{self.preset}"
 
 
+EVAL_LENGTH = re.compile(r"\d+(\.\d+)?x|\d+")
 ENGINE_FLAGS = {  # engine-specific fields -> the executors they apply to
     "ray_address": ("ray",),
     "cpus_per_run": ("ray", "slurm"),

@@ -133,3 +133,26 @@ def cost_vs_length(costs: pd.DataFrame, column: str, label: str, path: Path, tit
 
 def _better(task: tasks.Task) -> str:
     return "higher is better" if task.higher_is_better else "lower is better"
+
+
+def metric_vs_length_ratio(results: pd.DataFrame, task: tasks.Task, path: Path) -> Path:
+    """Test metric against tested / trained length (log2), one panel per trained length, mean over seeds."""
+    ratios = sorted(results["ratio"].unique())
+    colours = palette(list(results["model"]))
+    metric = task.primary_metric
+    with sns.axes_style("whitegrid"):
+        grid = sns.relplot(
+            results, x="ratio", y="value", hue="model", col="seq_len", kind="line", marker="o", palette=colours,
+            hue_order=list(colours), errorbar=None, height=3.2, aspect=1.2,
+        )  # fmt: skip
+        for seq_len, ax in grid.axes_dict.items():
+            ax.axhline(task.baseline(seq_len)[metric], ls="--", color="0.35", lw=1)
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(ratios, [f"{r:g}x" for r in ratios])
+            ax.xaxis.set_minor_locator(NullLocator())
+            if not task.higher_is_better:
+                log_y(ax)
+            ax.set_title(f"trained at T = {seq_len}")
+        grid.set_axis_labels("tested length / trained length", f"test {metric}")
+        grid.figure.suptitle(f"{task.variant_id}: length generalisation ({_better(task)}); dashed: baseline", y=1.06)
+        return _save(grid.figure, path)

@@ -42,6 +42,7 @@ class RunSpec:
     seed: int
     lr: float
     budget: Budget
+    eval_lengths: tuple[int, ...] = ()  # longer lengths the trained model is also tested at
     # Where and under which limits it runs: not part of its identity.
     device: str = "cpu"
     threads: int | None = None
@@ -57,6 +58,8 @@ class RunSpec:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
         where = {"device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "run_key", "budget"}
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
+        if not self.eval_lengths:  # absent rather than empty: runs without them keep the keys they had
+            del fields["eval_lengths"]
         return {**fields, **dataclasses.asdict(self.budget)}
 
 
@@ -97,6 +100,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             seed=seed,
             lr=lr,
             budget=budget,
+            eval_lengths=config.eval_lengths_for(seq_len),
             device=config.resolved_device,
             threads=threads_per_run(config),
             timeout_s=config.timeout_s,

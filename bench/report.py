@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from bench import figures
-from bench.cells import cell_summary, chosen_curves, task_of
+from bench.cells import cell_summary, chosen_curves, length_generalisation, task_of
 from bench.config import ConfigError
+from bench.expectations import expectation_table
 from bench.speed import SPEED_FILE, speed_tables, with_labels
 from bench.store import MANIFEST_FILE, RUNS_FILE, latest_by_key, read_records
 from bench.summary import select_best_lr
@@ -61,6 +62,10 @@ def write_report(out_dir: Path) -> Path:
         _export_summary(cells, out_dir)
         sections += [configuration_section(runs, manifest), budget_section(runs, cells, manifest)]
         sections += [result_section(runs, cells[cells["task"] == name], out_dir) for name in cells["task"].unique()]
+        generalisation = length_generalisation(runs)
+        if not generalisation.empty:
+            sections.append(generalisation_section(runs, generalisation, out_dir))
+        sections.append(expectations_section(cells, generalisation))
         sections.append(training_cost_section(runs, cells, out_dir, figures_too=speed.empty))
     if not speed.empty:
         sections.append(speed_section(speed, out_dir))
@@ -181,6 +186,51 @@ def result_section(runs: pd.DataFrame, cells: pd.DataFrame, out_dir: Path) -> Se
             path = figures.learning_curves(curves, task, figure_dir / f"{name}_loss_vs_seconds.png", x="seconds")
             section.figures.append(("Validation loss against training seconds", path))
     return section
+
+
+def expectations_section(cells: pd.DataFrame, generalisation: pd.DataFrame) -> Section:
+    table = expectation_table(cells, generalisation)
+    if table.empty:
+        return Section("Published outcomes", "No published outcome is recorded for these tasks yet.")
+    text = (
+        "What the literature (REFERENCE.md) says these results should show, and whether this sweep did. "
+        "A contradiction is a finding to explain (budget, seeds, a bug), not a number to tune away."
+    )
+    return Section("Published outcomes", text, tables=[("", table)])
+
+
+def generalisation_section(runs: pd.DataFrame, results: pd.DataFrame, out_dir: Path) -> Section:
+    section = Section(
+        "Length generalisation",
+        "Each model, trained at length T, tested at longer lengths (--eval-lengths) with no further training: the "
+        "test metric, mean over seeds, at each tested length / trained length. A status names a length that failed.",
+    )
+    for name in results["task"].unique():
+        task = task_of(runs[runs["task"] == name].iloc[0])
+        rows = results[results["task"] == name]
+        section.tables.append((f"{task.variant_id}: test {task.primary_metric}", generalisation_table(rows)))
+        if rows["value"].notna().any():
+            path = figures.metric_vs_length_ratio(
+                rows, task, out_dir / FIGURES_DIR / f"{name}_length_generalisation.png"
+            )
+            section.figures.append(("Length generalisation", path))
+    return section
+
+
+def generalisation_table(rows: pd.DataFrame) -> pd.DataFrame:
+    def cell(group: pd.DataFrame) -> str:
+        ok = group[group["status"] == "ok"]
+        return f"{ok['value'].mean():.4g}" if len(ok) else ", ".join(sorted(set(group["status"])))
+
+    texts = rows.groupby(["model", "seq_len", "ratio"], sort=False).apply(cell, include_groups=False)
+    table = texts.unstack(["seq_len", "ratio"])
+    table.columns = [f"T={n} ×{r:g}" for n, r in table.columns]
+    return table.reindex(columns=sorted(table.columns, key=_column_order)).reindex(list(dict.fromkeys(rows["model"])))
+
+
+def _column_order(column: str) -> tuple[int, float]:
+    length, ratio = column.removeprefix("T=").split(" ×")
+    return int(length), float(ratio)
 
 
 def metric_table(cells: pd.DataFrame, task) -> pd.DataFrame:

@@ -112,6 +112,7 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
     synchronize(spec.device)
     test_seconds = time.perf_counter() - test_start
     peak_mem = memory.stop()
+    longer = [_evaluate_at(model, task, spec, n) for n in spec.eval_lengths]  # after the memory peak: not a cost
 
     length = task.total_length(spec.seq_len)
     return {
@@ -126,7 +127,18 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
         "infer_tokens_per_s": spec.budget.test_size * length / test_seconds,
         "peak_mem_mb": peak_mem,
         "mem_method": memory.method,
+        **({"eval_lengths_results": longer} if spec.eval_lengths else {}),
     }
+
+
+def _evaluate_at(model: torch.nn.Module, task: tasks.Task, spec: RunSpec, seq_len: int) -> dict:
+    """Test metrics at a length the model was not trained at; a failure there is recorded, not raised."""
+    generator = make_generator(derive_seed(spec.seed, "test", spec.variant, seq_len), spec.device)
+    try:
+        test_set = make_eval_set(task, spec.budget.test_size, seq_len, generator)
+        return {"seq_len": seq_len, "status": "ok", **evaluate(model, task, test_set)}
+    except Exception as exc:  # noqa: BLE001 - one length out of memory must not lose the trained run
+        return {"seq_len": seq_len, "status": failure_status(exc), "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _training_summary(result: TrainResult, spec: RunSpec, length: int) -> dict:

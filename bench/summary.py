@@ -84,4 +84,17 @@ def render_summary(records: list[dict], task_name: str, task_params: dict) -> st
     costs = cost_table(frame)
     if not costs.empty:
         parts += ["", "Cost: median training step, peak memory", costs.to_markdown()]
+    parts += _published_outcomes(frame)
     return "\n".join(parts)
+
+
+def _published_outcomes(frame: pd.DataFrame) -> list[str]:
+    from bench.cells import cell_summary, length_generalisation  # the cells module builds on this one
+    from bench.expectations import expectation_table
+
+    table = expectation_table(cell_summary(frame), length_generalisation(frame))
+    lines = [
+        f"- {row['published outcome']} ({row['source']}): {row['here']}; {row['evidence']}"
+        for _, row in table.iterrows()
+    ]
+    return ["", "Published outcomes (REFERENCE.md) and this sweep:", *lines] if lines else []

@@ -10,6 +10,12 @@ cache (``torch.cat``) every step.
 
 Defaults: 2 layers, 2 heads, MLP ratio 4, GELU.
 
+Position encodings (option ``positions``, for length generalisation): ``rope`` (default,
+relative offsets through rotary queries and keys), ``nope`` (none: the causal mask alone
+tells order), ``sinusoidal`` (Vaswani et al.'s fixed absolute code added to the input) and
+``learned`` (a trained table of ``max_positions`` absolute positions added to the input,
+which cannot represent a position past its end: such a length is refused).
+
 Dimension letters: ``B`` batch, ``L`` length, ``D`` width, ``H`` heads, ``E`` head width
 (D = H * E), ``S`` cached steps, ``M`` cache capacity (S <= M).
 """
@@ -40,11 +46,38 @@ FUSED_OR_MATH = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDP
 INITIAL_CACHE_STEPS = 16  # capacity of a fresh cache; it doubles whenever it fills
 
 
+POSITIONS = ("rope", "nope", "sinusoidal", "learned")
+
+
 @dataclass(frozen=True)
 class TransformerOptions:
     layers: int = 2
     heads: int = 2
     mlp_ratio: int = 4
+    positions: str = "rope"
+    max_positions: int = 1024  # the table's size, for positions="learned"
+
+    def __post_init__(self) -> None:
+        if self.positions not in POSITIONS:
+            raise ValueError(f"transformer positions must be one of {', '.join(POSITIONS)}; got {self.positions!r}")
+        if self.max_positions < 1:
+            raise ValueError(f"transformer max_positions must be >= 1, got {self.max_positions}")
+
+    def check_length(self, length: int) -> None:
+        """A learned table has no row past its end: refuse such a length, whatever asks for it."""
+        if self.positions == "learned" and length > self.max_positions:
+            raise ValueError(
+                f"transformer with learned positions covers {self.max_positions} steps, got a sequence of {length}; "
+                "raise max_positions (before training) or use positions=rope, nope or sinusoidal"
+            )
+
+
+def sinusoidal(positions: torch.Tensor, width: int) -> torch.Tensor:
+    """(L, D) fixed absolute code: sin and cos of position * 10000^(-2i/D) (Vaswani et al. 2017)."""
+    half = width // 2
+    freqs = ROPE_BASE ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)  # (D/2,)
+    angles = positions.float()[:, None] * freqs  # (L, D/2)
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
 
 def rotary(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
@@ -117,15 +150,18 @@ def _doubled(buffer: torch.Tensor, length: int) -> torch.Tensor:
 
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, rope: bool = True):
         super().__init__()
         self.heads = heads
+        self.rope = rope
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)
 
     def project(self, h: torch.Tensor, positions: torch.Tensor):
         qkv = rearrange(self.qkv(h), "b l (three h e) -> three b h l e", three=3, h=self.heads)
         q, k, v = qkv.unbind(0)  # each (B, H, L, E)
+        if not self.rope:
+            return q, k, v
         return rotary(q, positions), rotary(k, positions), v
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -147,7 +183,7 @@ class Block(nn.Module):
     def __init__(self, width: int, options: TransformerOptions):
         super().__init__()
         self.norm1 = nn.LayerNorm(width)
-        self.attn = CausalSelfAttention(width, options.heads)
+        self.attn = CausalSelfAttention(width, options.heads, rope=options.positions == "rope")
         self.norm2 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(
             nn.Linear(width, options.mlp_ratio * width), nn.GELU(), nn.Linear(options.mlp_ratio * width, width)
@@ -167,16 +203,29 @@ class TransformerBackbone(nn.Module):
     def __init__(self, width: int, options: TransformerOptions):
         super().__init__()
         self.heads = options.heads
+        self.options = options
         self.blocks = nn.ModuleList(Block(width, options) for _ in range(options.layers))
+        self.table = nn.Embedding(options.max_positions, width) if options.positions == "learned" else None
 
     @staticmethod
     def width_multiple(options: TransformerOptions) -> int:
         return 2 * options.heads  # heads divide the width, and rotary pairs channels within a head
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = h + self.absolute(0, h.shape[1], h)
         for block in self.blocks:
             h = block(h)
         return h
+
+    def absolute(self, start: int, length: int, like: torch.Tensor) -> torch.Tensor | float:
+        """What absolute encodings add to steps ``start .. start + length - 1``: (length, D), or 0 (rope, nope)."""
+        if self.options.positions in ("rope", "nope"):
+            return 0.0
+        self.options.check_length(start + length)
+        positions = torch.arange(start, start + length, device=like.device)
+        if self.table is not None:
+            return self.table(positions)
+        return sinusoidal(positions, like.shape[-1]).to(like.dtype)
 
     def init_state(self, batch_size: int) -> list[KVCache]:
         weight = self.blocks[0].attn.qkv.weight
@@ -184,4 +233,4 @@ class TransformerBackbone(nn.Module):
         return [KVCache.empty(weight, batch_size, self.heads, head_width) for _ in self.blocks]
 
     def step(self, h_t: torch.Tensor, state):
-        return step_blocks(self.blocks, h_t, state)
+        return step_blocks(self.blocks, h_t + self.absolute(state[0].length, 1, h_t), state)
