@@ -37,15 +37,19 @@ def _metric(cells: pd.DataFrame, model: str) -> pd.Series:
 
 
 def _ssm_below_attention(cells: pd.DataFrame, _: pd.DataFrame) -> Verdict:
-    ssm, attention = _metric(cells, "ssm"), _metric(cells, "transformer")
-    common = sorted(set(ssm.index) & set(attention.index))
+    return _ahead(_metric(cells, "transformer"), _metric(cells, "ssm"), "transformer", "ssm")
+
+
+def _ahead(leader: pd.Series, follower: pd.Series, leader_name: str, follower_name: str) -> Verdict:
+    """Confirmed where the leader is ahead by MARGIN at every common length, contradicted where never ahead."""
+    common = sorted(set(leader.index) & set(follower.index))
     if not common:
-        return Verdict("not measured", "needs ssm and transformer runs at a common length")
-    gaps = {n: attention[n] - ssm[n] for n in common}
-    evidence = "; ".join(f"T={n}: ssm {ssm[n]:.2f}, transformer {attention[n]:.2f}" for n in common)
-    if all(gap >= MARGIN for gap in gaps.values()):
+        return Verdict("not measured", f"needs {leader_name} and {follower_name} runs at a common length")
+    gaps = [leader[n] - follower[n] for n in common]
+    evidence = "; ".join(f"T={n}: {leader_name} {leader[n]:.2f}, {follower_name} {follower[n]:.2f}" for n in common)
+    if all(gap >= MARGIN for gap in gaps):
         return Verdict("confirmed", evidence)
-    if all(gap <= 0 for gap in gaps.values()):
+    if all(gap <= 0 for gap in gaps):
         return Verdict("contradicted", evidence)
     return Verdict("unclear", evidence)
 
@@ -68,14 +72,9 @@ def _tanh_rnn_at_baseline(cells: pd.DataFrame, _: pd.DataFrame) -> Verdict:
 
 
 def _attention_beats_recurrent_recall(cells: pd.DataFrame, _: pd.DataFrame) -> Verdict:
-    attention = _metric(cells, "transformer")
-    recurrent = pd.concat([_metric(cells, m) for m in ("rnn", "lstm", "gru")], axis=1).max(axis=1)
-    common = sorted(set(attention.index) & set(recurrent.index))
-    if not common:
-        return Verdict("not measured", "needs transformer and RNN runs at a common length")
-    longest = common[-1]
-    evidence = f"T={longest}: transformer {attention[longest]:.2f}, best RNN {recurrent[longest]:.2f}"
-    return Verdict("confirmed" if attention[longest] > recurrent[longest] else "contradicted", evidence)
+    recurrent = [_metric(cells, m) for m in ("rnn", "lstm", "gru")]
+    best = pd.concat(recurrent, axis=1).max(axis=1) if any(len(r) for r in recurrent) else pd.Series(dtype=float)
+    return _ahead(_metric(cells, "transformer"), best, "transformer", "best RNN")
 
 
 def _absolute_positions_degrade(_: pd.DataFrame, results: pd.DataFrame) -> Verdict:
