@@ -30,9 +30,8 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from tasks.base import Batch, Task, TaskSpec
+from tasks.base import Batch, Task, TaskSpec, tail_mask, tail_metrics
 
 NOISE = 0
 SOLVED_ACCURACY = 0.99
@@ -84,18 +83,10 @@ class AssociativeRecallTask(Task):
         x[:, -Q:] = keys.gather(1, asked)
         y = torch.full_like(x, NOISE)
         y[:, -Q:] = values.gather(1, asked)
-        mask = torch.zeros_like(x, dtype=torch.bool)
-        mask[:, -Q:] = True
-        return Batch(x, y, mask)
+        return Batch(x, y, tail_mask(x, Q))
 
     def baseline(self, seq_len: int) -> dict[str, float]:
         return {"loss": math.log(self.n_values), "accuracy": 1.0 / self.n_values}
 
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-        queries, targets = output[:, -self.n_queries :], batch.y[:, -self.n_queries :]  # (B, Q, V), (B, Q)
-        loss = F.cross_entropy(queries.transpose(1, 2), targets)
-        accuracy = (queries.argmax(dim=-1) == targets).float().mean()
-        return {"loss": loss, "accuracy": accuracy}
-
-    def solved(self, metrics: dict[str, float]) -> bool:
-        return metrics["accuracy"] >= SOLVED_ACCURACY
+        return tail_metrics(output, batch.y, self.n_queries)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal, NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,20 @@ class Batch(NamedTuple):
     x: torch.Tensor  # (B, L) long tokens, or (B, L, C) float
     y: torch.Tensor  # (B, L) targets: long classes or float values
     mask: torch.Tensor  # (B, L) bool, the positions the loss reads
+
+
+def tail_metrics(output: torch.Tensor, y: torch.Tensor, n_scored: int) -> dict[str, torch.Tensor]:
+    """Cross-entropy and accuracy over the last ``n_scored`` steps, the only ones a recall task scores."""
+    scored, targets = output[:, -n_scored:], y[:, -n_scored:]  # (B, n, V), (B, n)
+    loss = F.cross_entropy(scored.transpose(1, 2), targets)
+    return {"loss": loss, "accuracy": (scored.argmax(dim=-1) == targets).float().mean()}
+
+
+def tail_mask(like: torch.Tensor, n_scored: int) -> torch.Tensor:
+    """(B, L) bool, true on the last ``n_scored`` steps."""
+    mask = torch.zeros_like(like, dtype=torch.bool)
+    mask[:, -n_scored:] = True
+    return mask
 
 
 class Task(ABC):
@@ -75,8 +90,10 @@ class Task(ABC):
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
         """Loss (differentiable, key ``loss``) and metrics, each a mean over sequences."""
 
-    @abstractmethod
-    def solved(self, metrics: dict[str, float]) -> bool: ...
+    def solved(self, metrics: dict[str, float]) -> bool:
+        """The primary metric past the threshold: below it when lower is better, at least it otherwise."""
+        value = metrics[self.primary_metric]
+        return value >= self.solved_threshold if self.higher_is_better else value < self.solved_threshold
 
     def check_length(self, seq_len: int) -> None:
         if seq_len < self.min_length:

@@ -112,9 +112,6 @@ class CopyingTask(Task):
         accuracy = (recalled == batch.y.gather(1, positions)).float().mean()
         return {"loss": loss, "accuracy": accuracy}
 
-    def solved(self, metrics: dict[str, float]) -> bool:
-        return metrics["accuracy"] >= SOLVED_ACCURACY
-
 
 def recall_positions(x: torch.Tensor, n_symbols: int) -> torch.Tensor:
     """(B, S): the steps after each sequence's delimiter, where its symbols are due."""

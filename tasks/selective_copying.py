@@ -33,9 +33,8 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
-from tasks.base import Batch, Task, TaskSpec
+from tasks.base import Batch, Task, TaskSpec, tail_mask, tail_metrics
 
 NOISE = 0
 SOLVED_ACCURACY = 0.99
@@ -93,18 +92,10 @@ class SelectiveCopyingTask(Task):
         x[:, T] = self.delimiter
         y = torch.full_like(x, NOISE)
         y[:, -S:] = data
-        mask = torch.zeros_like(x, dtype=torch.bool)
-        mask[:, -S:] = True
-        return Batch(x, y, mask)
+        return Batch(x, y, tail_mask(x, S))
 
     def baseline(self, seq_len: int) -> dict[str, float]:
         return {"loss": math.log(self.data_symbols), "accuracy": 1.0 / self.data_symbols}
 
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:
-        recall, targets = output[:, -self.n_symbols :], batch.y[:, -self.n_symbols :]  # (B, S, V), (B, S)
-        loss = F.cross_entropy(recall.transpose(1, 2), targets)
-        accuracy = (recall.argmax(dim=-1) == targets).float().mean()
-        return {"loss": loss, "accuracy": accuracy}
-
-    def solved(self, metrics: dict[str, float]) -> bool:
-        return metrics["accuracy"] >= SOLVED_ACCURACY
+        return tail_metrics(output, batch.y, self.n_symbols)

@@ -187,22 +187,17 @@ def uniform_over(classes: list[int], batch_size: int, length: int, vocab: int) -
     return logits
 
 
-def test_selective_copying_memoryless_predictor_scores_the_baseline(gen):
-    task, B, T = SelectiveCopyingTask(), 4096, 32
-    batch = task.sample(B, T, generator=gen(13))
-    scores = task.metrics(uniform_over(list(range(1, 15)), B, task.total_length(T), 16), batch)
-    assert task.baseline(T) == pytest.approx({"loss": math.log(14), "accuracy": 1 / 14})
-    assert scores["loss"].item() == pytest.approx(math.log(14), abs=1e-4)
-    assert scores["accuracy"].item() == pytest.approx(1 / 14, abs=0.01)
-
-
-def test_associative_recall_memoryless_predictor_scores_the_baseline(gen):
-    task, B, T = AssociativeRecallTask(), 4096, 8
-    batch = task.sample(B, T, generator=gen(14))
-    scores = task.metrics(uniform_over(list(range(17, 33)), B, task.total_length(T), 33), batch)
-    assert task.baseline(T) == pytest.approx({"loss": math.log(16), "accuracy": 1 / 16})
-    assert scores["loss"].item() == pytest.approx(math.log(16), abs=1e-4)
-    assert scores["accuracy"].item() == pytest.approx(1 / 16, abs=0.01)
+@pytest.mark.parametrize(
+    "task, T, guessed, vocab",
+    [(SelectiveCopyingTask(), 32, list(range(1, 15)), 16), (AssociativeRecallTask(), 8, list(range(17, 33)), 33)],
+)
+def test_recall_tasks_memoryless_predictor_scores_the_baseline(task, T, guessed, vocab, gen):
+    # A uniform guess among the answers' classes: ln(answers) loss and 1/answers accuracy.
+    batch = task.sample(4096, T, generator=gen(13))
+    scores = task.metrics(uniform_over(guessed, 4096, task.total_length(T), vocab), batch)
+    assert task.baseline(T) == pytest.approx({"loss": math.log(len(guessed)), "accuracy": 1 / len(guessed)})
+    assert scores["loss"].item() == pytest.approx(math.log(len(guessed)), abs=1e-4)
+    assert scores["accuracy"].item() == pytest.approx(1 / len(guessed), abs=0.01)
 
 
 def test_variable_copying_baseline_is_the_position_aware_predictor(gen):
