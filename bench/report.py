@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import models
 from bench import figures
 from bench.cells import cell_summary, chosen_curves, length_generalisation, task_of
 from bench.config import ConfigError
@@ -225,7 +226,14 @@ def generalisation_table(rows: pd.DataFrame) -> pd.DataFrame:
     texts = rows.groupby(["model", "seq_len", "ratio"], sort=False).apply(cell, include_groups=False)
     table = texts.unstack(["seq_len", "ratio"])
     table.columns = [f"T={n} ×{r:g}" for n, r in table.columns]
-    return table.reindex(columns=sorted(table.columns, key=_column_order)).reindex(list(dict.fromkeys(rows["model"])))
+    order = sorted(dict.fromkeys(rows["model"]), key=_registry_order)
+    return table.reindex(columns=sorted(table.columns, key=_column_order)).reindex(order)
+
+
+def _registry_order(model: str) -> int:
+    """Models in the registry's order, as in every other table and legend."""
+    names = list(models.MODELS)
+    return names.index(model) if model in names else len(names)
 
 
 def _column_order(column: str) -> tuple[int, float]:
