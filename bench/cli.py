@@ -95,24 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bench", description="Long-range sequence-model benchmark.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("run", help="train every model on a task and summarise")
-    for name, help_text in RUN_FLAGS.items():
-        run.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
-    for name, (flag, value, help_text) in SWITCHES.items():
-        run.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
-    run.add_argument("--option", dest="option", action="append", metavar="MODEL.KEY=VALUE", help=OPTION_HELP)
+    _add_flags(run, RUN_FLAGS, SWITCHES)
     run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
-    run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     speed = commands.add_parser("speed", help="training, inference and streaming cost against length")
-    for name, help_text in SPEED_FLAGS.items():
-        speed.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
-    for name, (flag, value, help_text) in SPEED_SWITCHES.items():
-        speed.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
-    speed.add_argument("--option", dest="option", action="append", metavar="MODEL.KEY=VALUE", help=OPTION_HELP)
-    speed.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    _add_flags(speed, SPEED_FLAGS, SPEED_SWITCHES)
     report = commands.add_parser("report", help="report.md, report.html, summary.csv and figures of results folders")
     report.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a folder written by run or speed")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
     return parser
+
+
+def _add_flags(parser: argparse.ArgumentParser, flags: dict[str, str], switches: dict[str, tuple]) -> None:
+    """The valued flags (validated later by the config, not argparse), switches, --option and --no-progress."""
+    for name, help_text in flags.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=help_text)
+    for name, (flag, value, help_text) in switches.items():
+        parser.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
+    parser.add_argument("--option", dest="option", action="append", metavar="MODEL.KEY=VALUE", help=OPTION_HELP)
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
 def main(argv: list[str] | None = None) -> int:

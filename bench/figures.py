@@ -40,9 +40,10 @@ def palette(labels: list[str]) -> dict[str, tuple]:
     return mapping
 
 
-def log2_lengths(ax: plt.Axes, lengths: list[int], label: str) -> None:
+def log2_lengths(ax: plt.Axes, lengths: list, label: str, texts: list[str] | None = None) -> None:
+    """A log2 x axis with a tick at each measured value (written as ``texts``, default the values), no minor ticks."""
     ax.set_xscale("log", base=2)
-    ax.set_xticks(lengths, [str(n) for n in lengths])
+    ax.set_xticks(lengths, texts if texts is not None else [str(n) for n in lengths])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xlabel(label)
 
@@ -52,7 +53,7 @@ def log_y(ax: plt.Axes) -> None:
     ax.set_yscale("log")
     plain = FuncFormatter(lambda value, _: f"{value:g}")
     ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if str(f"{value:g}")[0] in "25" else ""))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if f"{value:g}"[0] in "25" else ""))
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -147,9 +148,7 @@ def metric_vs_length_ratio(results: pd.DataFrame, task: tasks.Task, path: Path) 
         )  # fmt: skip
         for seq_len, ax in grid.axes_dict.items():
             ax.axhline(task.baseline(seq_len)[metric], ls="--", color="0.35", lw=1)
-            ax.set_xscale("log", base=2)
-            ax.set_xticks(ratios, [f"{r:g}x" for r in ratios])
-            ax.xaxis.set_minor_locator(NullLocator())
+            log2_lengths(ax, ratios, "", texts=[f"{r:g}x" for r in ratios])
             if not task.higher_is_better:
                 log_y(ax)
             ax.set_title(f"trained at T = {seq_len}")

@@ -66,10 +66,11 @@ def identity_record(spec: RunSpec) -> dict:
     return {"schema": SCHEMA_VERSION, "run_key": spec.run_key, "status": "error", "error": None, **spec.identity()}
 
 
-def data_stream(spec: RunSpec, split: str) -> torch.Generator:
-    """The generator of one split's data: train, validation and test never share a stream, and every
-    model of a comparison sees the same ones (the model is not part of the seed)."""
-    return make_generator(derive_seed(spec.seed, split, spec.variant, spec.seq_len), spec.device)
+def data_stream(spec: RunSpec, split: str, seq_len: int | None = None) -> torch.Generator:
+    """The generator of one split's data at ``seq_len`` (default: the run's): train, validation and test never
+    share a stream, and every model of a comparison sees the same ones (the model is not part of the seed)."""
+    length = spec.seq_len if seq_len is None else seq_len
+    return make_generator(derive_seed(spec.seed, split, spec.variant, length), spec.device)
 
 
 def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
@@ -133,9 +134,8 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
 
 def _evaluate_at(model: torch.nn.Module, task: tasks.Task, spec: RunSpec, seq_len: int) -> dict:
     """Test metrics at a length the model was not trained at; a failure there is recorded, not raised."""
-    generator = make_generator(derive_seed(spec.seed, "test", spec.variant, seq_len), spec.device)
     try:
-        test_set = make_eval_set(task, spec.budget.test_size, seq_len, generator)
+        test_set = make_eval_set(task, spec.budget.test_size, seq_len, data_stream(spec, "test", seq_len))
         return {"seq_len": seq_len, "status": "ok", **evaluate(model, task, test_set)}
     except Exception as exc:  # noqa: BLE001 - one length out of memory must not lose the trained run
         return {"seq_len": seq_len, "status": failure_status(exc), "error": f"{type(exc).__name__}: {exc}"}

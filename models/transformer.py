@@ -72,19 +72,22 @@ class TransformerOptions:
             )
 
 
+def position_angles(positions: torch.Tensor, half: int) -> torch.Tensor:
+    """(L, half) angles position * 10000^(-i/half), the frequencies shared by rotary and sinusoidal codes."""
+    freqs = ROPE_BASE ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)  # (half,)
+    return positions.float()[:, None] * freqs
+
+
 def sinusoidal(positions: torch.Tensor, width: int) -> torch.Tensor:
     """(L, D) fixed absolute code: sin and cos of position * 10000^(-2i/D) (Vaswani et al. 2017)."""
-    half = width // 2
-    freqs = ROPE_BASE ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)  # (D/2,)
-    angles = positions.float()[:, None] * freqs  # (L, D/2)
+    angles = position_angles(positions, width // 2)  # (L, D/2)
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
 
 def rotary(x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     """Rotate (B, H, L, E) by angle position * frequency, pairing channel i with i + E/2 (GPT-NeoX style)."""
     half = x.shape[-1] // 2
-    freqs = ROPE_BASE ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)  # (E/2,)
-    angles = positions.float()[:, None] * freqs  # (L, E/2)
+    angles = position_angles(positions, half)  # (L, E/2)
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     x1, x2 = x[..., :half], x[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)

@@ -31,14 +31,13 @@ from dataclasses import dataclass
 
 import torch
 
-from tasks.base import Batch, Task, TaskSpec, tail_mask, tail_metrics
+from tasks.base import SOLVED_ACCURACY, Batch, RecallTask, TaskSpec, tail_mask, tail_metrics
 
 NOISE = 0
-SOLVED_ACCURACY = 0.99
 
 
 @dataclass(frozen=True)
-class AssociativeRecallTask(Task):
+class AssociativeRecallTask(RecallTask):
     n_pairs: int = 8
     n_queries: int = 8
     n_keys: int = 16
@@ -48,9 +47,6 @@ class AssociativeRecallTask(Task):
     variant = "mqar"
     version = 1
     min_length = 0
-    primary_metric = "accuracy"
-    higher_is_better = True
-    solved_threshold = SOLVED_ACCURACY
     solved_rule = f"query accuracy >= {SOLVED_ACCURACY}"
 
     def __post_init__(self) -> None:

@@ -36,6 +36,9 @@ class Batch(NamedTuple):
     mask: torch.Tensor  # (B, L) bool, the positions the loss reads
 
 
+SOLVED_ACCURACY = 0.99  # every recall task: solved when 99% of the recalled tokens are right
+
+
 def tail_metrics(output: torch.Tensor, y: torch.Tensor, n_scored: int) -> dict[str, torch.Tensor]:
     """Cross-entropy and accuracy over the last ``n_scored`` steps, the only ones a recall task scores."""
     scored, targets = output[:, -n_scored:], y[:, -n_scored:]  # (B, n, V), (B, n)
@@ -98,3 +101,11 @@ class Task(ABC):
     def check_length(self, seq_len: int) -> None:
         if seq_len < self.min_length:
             raise ValueError(f"{self.name} needs seq_len >= {self.min_length}, got {seq_len}")
+
+
+class RecallTask(Task):
+    """A token task scored by how many of the tokens it must recall are right; solved at SOLVED_ACCURACY."""
+
+    primary_metric = "accuracy"
+    higher_is_better = True
+    solved_threshold = SOLVED_ACCURACY

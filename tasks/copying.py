@@ -35,17 +35,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from tasks.base import Batch, Task, TaskSpec
+from tasks.base import SOLVED_ACCURACY, Batch, RecallTask, TaskSpec
 
 BLANK, DELIMITER = 0, 9
 N_DATA_SYMBOLS = 8  # symbols 1..8
 VOCAB_SIZE = 10
-SOLVED_ACCURACY = 0.99
 DELAYS = {"fixed": "arjovsky", "variable": "variable"}  # delay -> variant name
 
 
 @dataclass(frozen=True)
-class CopyingTask(Task):
+class CopyingTask(RecallTask):
     n_symbols: int = 10  # how many symbols to memorise; the literature uses 10
     delay: str = "fixed"  # "fixed" (Arjovsky et al.) or "variable" (drawn per sequence from 1..T)
 
@@ -53,9 +52,6 @@ class CopyingTask(Task):
     variant = "arjovsky"
     version = 1
     min_length = 1
-    primary_metric = "accuracy"
-    higher_is_better = True
-    solved_threshold = SOLVED_ACCURACY
     solved_rule = f"recall accuracy >= {SOLVED_ACCURACY}"
 
     def __post_init__(self) -> None:

@@ -34,23 +34,19 @@ from dataclasses import dataclass
 
 import torch
 
-from tasks.base import Batch, Task, TaskSpec, tail_mask, tail_metrics
+from tasks.base import SOLVED_ACCURACY, Batch, RecallTask, TaskSpec, tail_mask, tail_metrics
 
 NOISE = 0
-SOLVED_ACCURACY = 0.99
 
 
 @dataclass(frozen=True)
-class SelectiveCopyingTask(Task):
+class SelectiveCopyingTask(RecallTask):
     n_symbols: int = 16  # data tokens to memorise
     vocab_size: int = 16  # noise + data symbols + delimiter
 
     name = "selective_copying"
     variant = "mamba"
     version = 1
-    primary_metric = "accuracy"
-    higher_is_better = True
-    solved_threshold = SOLVED_ACCURACY
     solved_rule = f"recall accuracy >= {SOLVED_ACCURACY}"
 
     def __post_init__(self) -> None:
