@@ -21,7 +21,7 @@ from bench.config import SweepConfig
 from bench.cutoff import ShortestFailure
 from bench.engines import Engine, make_engine
 from bench.env import environment
-from bench.plan import SCHEMA_VERSION, RunSpec, plan
+from bench.plan import SCHEMA_VERSION, RunSpec, plan, threads_per_run
 from bench.runner import failed_record
 from bench.store import RUNS_FILE, append_record, latest_by_key, locked, read_records, write_manifest
 from bench.summary import render_summary
@@ -130,7 +130,7 @@ def _manifest(config: SweepConfig, specs: list[RunSpec]) -> dict:
             "seeds": "sha256-derived torch.Generator per split (train, val, test) and for initialisation",
             "flush_denormal": config.resolved_device == "cpu",
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-            "threads": config.threads if config.threads is not None else torch.get_num_threads(),
+            "threads": threads_per_run(config) or torch.get_num_threads(),  # what each run is given
         },
     }
 

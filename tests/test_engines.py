@@ -5,6 +5,7 @@ The Ray and submitit tests skip cleanly when their extra is not installed; tox's
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -169,3 +170,12 @@ def test_ctrl_c_with_two_runs_in_flight_stops_both(tmp_path):
     while any(Path(f"/proc/{pid}").exists() for pid in runs):
         assert time.monotonic() < deadline, "a run outlived the interrupted sweep"
         time.sleep(0.1)
+
+
+def test_the_manifest_records_the_threads_each_worker_gets(tmp_path, cli, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    argv = ["run", "--task", "adding", "--models", "lstm", "--lengths", "8", "--steps", "2", "--eval-every", "1",
+            "--val-size", "8", "--test-size", "8", "--params", "4000", "--workers", "4", "--out", str(tmp_path / "out"),
+            "--no-progress", "--no-report"]  # fmt: skip  # no --threads: the 8 cores divided among 4 workers
+    assert cli(argv) == 0
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["determinism"]["threads"] == 2
