@@ -97,7 +97,7 @@ def train(
     for step in bar:
         start = time.perf_counter()
         batch = task.sample(budget.batch_size, seq_len, generator=data)
-        loss = task.metrics(model(batch.x), batch)["loss"]
+        loss = task.metrics(model(batch.x, targets=batch.y), batch)["loss"]  # targets: for teacher forcing
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(model.parameters(), budget.clip_norm)  # after backward, or it is a no-op

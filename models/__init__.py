@@ -18,7 +18,9 @@ import torch
 from torch import nn
 
 from models.base import SequenceModel, count_parameters
-from models.rnn import RNNBackbone, RNNOptions
+from models.rnn import LSTMOptions, RNNBackbone, RNNOptions, check_spec
+from models.seq2seq import Seq2SeqBackbone, Seq2SeqModel, Seq2SeqOptions
+from models.seq2seq import check_spec as check_seq2seq_spec
 from models.ssm import SSMBackbone, SSMOptions
 from models.transformer import TransformerBackbone, TransformerOptions
 from tasks.base import TaskSpec
@@ -34,23 +36,59 @@ class Family:
     backbone: Callable[[int, Any], nn.Module]  # (width, options) -> backbone
     width_multiple: Callable[[Any], int]
     description: str
+    # Raises ValueError when these options cannot serve a task of this spec (e.g. a bidirectional RNN would see
+    # the answer on a task scored at every step).
+    check_spec: Callable[[TaskSpec, Any], None] = lambda spec, options: None
+    model: type[SequenceModel] = SequenceModel  # what wraps the backbone: encoder, head, and how they connect
+    default: bool = True  # one of the families every comparison runs unless told otherwise
 
 
 MODELS: dict[str, Family] = {
-    "rnn": Family(RNNOptions, functools.partial(RNNBackbone, "rnn"), RNNBackbone.width_multiple, "tanh RNN (nn.RNN)"),
-    "lstm": Family(RNNOptions, functools.partial(RNNBackbone, "lstm"), RNNBackbone.width_multiple, "LSTM (nn.LSTM)"),
-    "gru": Family(RNNOptions, functools.partial(RNNBackbone, "gru"), RNNBackbone.width_multiple, "GRU (nn.GRU)"),
+    "rnn": Family(
+        RNNOptions,
+        functools.partial(RNNBackbone, "rnn"),
+        RNNBackbone.width_multiple,
+        "tanh RNN (nn.RNN)",
+        functools.partial(check_spec, "rnn"),
+    ),
+    "lstm": Family(
+        LSTMOptions,
+        functools.partial(RNNBackbone, "lstm"),
+        RNNBackbone.width_multiple,
+        "LSTM (nn.LSTM)",
+        functools.partial(check_spec, "lstm"),
+    ),
+    "gru": Family(
+        RNNOptions,
+        functools.partial(RNNBackbone, "gru"),
+        RNNBackbone.width_multiple,
+        "GRU (nn.GRU)",
+        functools.partial(check_spec, "gru"),
+    ),
     "transformer": Family(
         TransformerOptions, TransformerBackbone, TransformerBackbone.width_multiple, "pre-norm causal Transformer, RoPE"
     ),
     "ssm": Family(SSMOptions, SSMBackbone, SSMBackbone.width_multiple, "diagonal SSM (S4D-Lin), FFT convolution"),
+    "seq2seq": Family(
+        Seq2SeqOptions,
+        Seq2SeqBackbone,
+        Seq2SeqBackbone.width_multiple,
+        "GRU encoder-decoder: teacher forcing in training, greedy decoding at test",
+        check_seq2seq_spec,
+        Seq2SeqModel,
+        default=False,  # a variant of the GRU for the classic lessons, not one of the five families compared
+    ),
 }
+DEFAULT_MODELS = [name for name, family in MODELS.items() if family.default]
 
 __all__ = [
+    "DEFAULT_MODELS",
     "MODELS",
     "SequenceModel",
     "build_model",
+    "check_fits_task",
     "count_parameters",
+    "full_options",
     "model_options",
     "parse_options",
     "solve_width",
@@ -68,18 +106,24 @@ def build_model(
     """Build model ``name`` for ``spec`` at ``width``, or at the width that meets ``target_params``."""
     family = _family(name)
     parsed = parse_options(name, options)
+    family.check_spec(spec, parsed)
     if (width is None) == (target_params is None):
         raise ValueError("build_model needs exactly one of width and target_params")
     if width is None:
         width = solve_width(name, spec, target_params, **options)
-    return SequenceModel(spec, family.backbone(width, parsed), width)
+    return family.model(spec, family.backbone(width, parsed), width)
+
+
+def check_fits_task(name: str, spec: TaskSpec, **options) -> None:
+    """Raises ValueError, naming the option and the task's scoring, when the model cannot serve the task."""
+    _family(name).check_spec(spec, parse_options(name, options))
 
 
 @functools.lru_cache(maxsize=256)
 def _count_at_width(name: str, spec: TaskSpec, width: int, options: tuple) -> int:
     family = MODELS[name]
     with torch.device("meta"):  # shapes only: no memory, no initialisation cost
-        model = SequenceModel(spec, family.backbone(width, family.options(**dict(options))), width)
+        model = family.model(spec, family.backbone(width, family.options(**dict(options))), width)
     return count_parameters(model)
 
 
@@ -122,7 +166,14 @@ def parse_options(name: str, options: dict):
             raise ValueError(unknown_name(f"{name} option", key, allowed))
         if not _same_kind(value, allowed[key]):
             raise ValueError(f"{name} option {key} must be of type {type(allowed[key]).__name__}, got {value!r}")
-    return family.options(**options)
+    # 1 where a float is due becomes 1.0: the same options must give the same record and run key.
+    typed = {key: float(value) if isinstance(allowed[key], float) else value for key, value in options.items()}
+    return family.options(**typed)
+
+
+def full_options(name: str, options: dict) -> dict:
+    """Every option of the family, given or default, each of its default's type: what a record stores."""
+    return dataclasses.asdict(parse_options(name, options))
 
 
 def _same_kind(value: object, default: object) -> bool:

@@ -46,8 +46,15 @@ class SequenceModel(nn.Module):
         self.backbone = backbone
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, spec.output_size))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L, D_out). ``targets`` are the batch's targets while training, for a family that feeds them back
+        (an encoder-decoder's teacher forcing); single-stream families ignore them."""
         return self.head(self.backbone(self.encoder(x)))  # (B, L, D_out)
+
+    @property
+    def streams(self) -> bool:
+        """Whether ``init_state``/``step`` exist: false for a family that must see the whole sequence first."""
+        return getattr(self.backbone, "streams", True)
 
     def init_state(self, batch_size: int) -> Any:
         return self.backbone.init_state(batch_size)

@@ -47,7 +47,9 @@ class AddingTask(Task):
 
     @property
     def spec(self) -> TaskSpec:
-        return TaskSpec(input_kind="real", input_size=2, output_kind="regression", output_size=1, scored="last")
+        return TaskSpec(
+            input_kind="real", input_size=2, output_kind="regression", output_size=1, scored="last", answer_length=1
+        )
 
     def sample(self, batch_size: int, seq_len: int, *, generator: torch.Generator) -> Batch:
         self.check_length(seq_len)

@@ -63,7 +63,14 @@ class AssociativeRecallTask(RecallTask):
     @property
     def spec(self) -> TaskSpec:
         size = 1 + self.n_keys + self.n_values
-        return TaskSpec(input_kind="tokens", input_size=size, output_kind="classes", output_size=size, scored="tail")
+        return TaskSpec(
+            input_kind="tokens",
+            input_size=size,
+            output_kind="classes",
+            output_size=size,
+            scored="tail",
+            answer_length=self.n_queries,
+        )
 
     def total_length(self, seq_len: int) -> int:
         return 2 * self.n_pairs + seq_len + self.n_queries

@@ -28,6 +28,9 @@ class TaskSpec:
     output_kind: Literal["classes", "regression"]
     output_size: int  # number of classes, or 1 for a scalar regression
     scored: Literal["last", "all", "tail"]  # which positions the loss reads: the last, every one, the last few
+    # How many final steps hold the answer when it always sits at the end of the sequence (an encoder-decoder
+    # decodes them); None when its place varies from sequence to sequence.
+    answer_length: int | None = None
 
 
 class Batch(NamedTuple):

@@ -72,7 +72,12 @@ class CopyingTask(RecallTask):
     @property
     def spec(self) -> TaskSpec:
         return TaskSpec(
-            input_kind="tokens", input_size=VOCAB_SIZE, output_kind="classes", output_size=VOCAB_SIZE, scored="all"
+            input_kind="tokens",
+            input_size=VOCAB_SIZE,
+            output_kind="classes",
+            output_size=VOCAB_SIZE,
+            scored="all",
+            answer_length=self.n_symbols if self.delay == "fixed" else None,  # a variable delay moves the recall
         )
 
     def total_length(self, seq_len: int) -> int:

@@ -72,7 +72,14 @@ class SelectiveCopyingTask(RecallTask):
     @property
     def spec(self) -> TaskSpec:
         size = self.vocab_size
-        return TaskSpec(input_kind="tokens", input_size=size, output_kind="classes", output_size=size, scored="tail")
+        return TaskSpec(
+            input_kind="tokens",
+            input_size=size,
+            output_kind="classes",
+            output_size=size,
+            scored="tail",
+            answer_length=self.n_symbols,
+        )
 
     def total_length(self, seq_len: int) -> int:
         return seq_len + 1 + self.n_symbols

@@ -84,6 +84,10 @@ def stream(model: models.SequenceModel, x: torch.Tensor) -> torch.Tensor:
 def test_streaming_matches_full_forward(task_name, model_name, length, layers, gen):
     model, task = build(model_name, task_name, layers=layers)
     model.eval()
+    if not model.streams:  # a family that must see the whole sequence says so, and refuses to step
+        with pytest.raises(RuntimeError, match="stream"):
+            model.init_state(2)
+        return
     x = random_inputs(task.spec, 2, length, gen(4))
     with torch.no_grad():
         full = model(x)  # (B, L, D_out)
