@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.config import ConfigError, load_config, load_speed_config, parse_option_flags
+from bench.config import ConfigError, load_config, load_gradients_config, load_speed_config, parse_option_flags
 from bench.store import StoreBusy
 
 RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by argparse
     "task": "task to train on (see `list`)",
-    "models": "comma-separated models (default: all five)",
+    "models": "comma-separated models (default: the five families; seq2seq only when named)",
     "lengths": "comma-separated task lengths T (default: the preset's for the task)",
     "seeds": "comma-separated seeds",
     "preset": "budget preset: quick (default), standard, paper",
@@ -54,11 +54,16 @@ SWITCHES = {  # field -> (flag, value when given, help)
         "after an out-of-memory run, still attempt the longer lengths of that model (default: skip them)",
     ),
     "report": ("--no-report", False, "do not write the report (report.md, report.html, figures) at the end"),
+    "checkpoints": (
+        "--no-checkpoints",
+        False,
+        "do not keep each run's final weights in <out>/checkpoints (used by `gradients` and `speed --from`)",
+    ),
 }
 
 
 SPEED_FLAGS = {
-    "models": "comma-separated models (default: all five)",
+    "models": "comma-separated models (default: the five families; seq2seq only when named)",
     "lengths": "comma-separated sequence lengths (default: 256,1024,4096,16384)",
     "batch_size": "sequences per batch (default: 8)",
     "params": "trainable-parameter target, as in training (default: the quick preset's 20000)",
@@ -69,7 +74,23 @@ SPEED_FLAGS = {
     "threads": "CPU threads (default: torch's default)",
     "timeout_s": "wall-clock limit per configuration in seconds (default: 300)",
     "precision": "fp32 (default) or bf16: forward passes under bf16 autocast (the SSM's FFTs stay fp32)",
+    "generate": "also time autoregressive sampling, each sampled token fed back in, and report the per-token "
+    "latency and tokens/s as the generated length grows, at these lengths (e.g. 256,1024,4096); token tasks only",
+    "temperature": "sampling temperature for --generate (default: 1.0)",
     "out": "results folder (default: results/speed-<device>)",
+}
+GRADIENT_FLAGS = {
+    "task": "task whose trained runs are measured (see `list`)",
+    "models": "comma-separated models (default: the five families; seq2seq only when named)",
+    "lengths": "comma-separated task lengths T (default: those of the folder's trained runs, else the quick preset's)",
+    "seeds": "comma-separated seeds (default: those of the folder's trained runs, else 0)",
+    "batch_size": "test sequences the gradient norm is averaged over (default: 64)",
+    "params": "parameter target of models without a trained run (default: the runs', else 20000)",
+    "threads": "CPU threads (default: torch's default)",
+    "out": "where gradients.jsonl and the report go (default: the --from folder)",
+}
+GRADIENT_SWITCHES = {
+    "report": ("--no-report", False, "do not write the folder's report at the end"),
 }
 SPEED_SWITCHES = {
     "bare": (
@@ -99,6 +120,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
     speed = commands.add_parser("speed", help="training, inference and streaming cost against length")
     _add_flags(speed, SPEED_FLAGS, SPEED_SWITCHES)
+    speed.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="DIR",
+        help="a results folder of `run`: --generate samples from its trained models (default: freshly "
+        "initialised ones; the cost of a step does not depend on the weights' values)",
+    )
+    gradients = commands.add_parser(
+        "gradients", help="loss-gradient norm against distance from the scored output, at initialisation and trained"
+    )
+    _add_flags(gradients, GRADIENT_FLAGS, GRADIENT_SWITCHES)
+    gradients.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="DIR",
+        help="a results folder of `run` whose trained runs are measured (default: results/<task>-quick if it "
+        "exists; models without a trained run are measured at initialisation only)",
+    )
     report = commands.add_parser("report", help="report.md, report.html, summary.csv and figures of results folders")
     report.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a folder written by run or speed")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
@@ -127,11 +168,19 @@ def main(argv: list[str] | None = None) -> int:
 
         return _run_command("report", lambda: args.dirs, write_reports, progress=False)
     progress = not args.no_progress
+    if args.command == "gradients":
+        from bench.gradients import run_gradients
+
+        def load_gradients() -> Any:
+            flags = {k: getattr(args, k) for k in [*GRADIENT_FLAGS, *GRADIENT_SWITCHES, "source"]}
+            return load_gradients_config({**flags, "model_options": parse_option_flags(args.option)})
+
+        return _run_command("gradients", load_gradients, run_gradients, progress)
     if args.command == "speed":
         from bench.speed import run_speed
 
         def load_speed() -> Any:
-            flags = {k: getattr(args, k) for k in [*SPEED_FLAGS, *SPEED_SWITCHES]}
+            flags = {k: getattr(args, k) for k in [*SPEED_FLAGS, *SPEED_SWITCHES, "source"]}
             return load_speed_config({**flags, "model_options": parse_option_flags(args.option)})
 
         return _run_command("speed", load_speed, run_speed, progress)

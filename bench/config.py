@@ -39,7 +39,7 @@ class _ComparisonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     task: str
-    models: list[str] = Field(default_factory=lambda: list(models.MODELS), min_length=1)
+    models: list[str] = Field(default_factory=lambda: list(models.DEFAULT_MODELS), min_length=1)
     lengths: list[int] = Field(min_length=1)
     batch_size: int = Field(gt=0)
     params: int = Field(gt=0)
@@ -100,9 +100,13 @@ class _ComparisonConfig(BaseModel):
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
-    def check_params_reachable(self, spec: tasks.TaskSpec) -> None:
-        """An unreachable parameter target fails now, not after hours of other runs."""
+    def check_models_fit(self, spec: tasks.TaskSpec) -> None:
+        """A model that cannot serve the task, or an unreachable parameter target, fails now, not after hours."""
         for name in self.models:
+            try:
+                models.check_fits_task(name, spec, **self.model_options.get(name, {}))
+            except ValueError as exc:
+                raise ValueError(f"model_options: {exc}") from None
             try:
                 models.solve_width(name, spec, self.params, **self.model_options.get(name, {}))
             except (TypeError, ValueError) as exc:
@@ -148,6 +152,7 @@ class SweepConfig(_ComparisonConfig):
     retry_failed: bool = False
     skip_after_oom: bool = True
     report: bool = True  # write the report at the end of the sweep
+    checkpoints: bool = True  # keep each finished run's final weights (for gradients and speed --from)
 
     _split_grid = field_validator("seeds", "lrs", mode="before")(_split_commas)
 
@@ -199,7 +204,7 @@ class SweepConfig(_ComparisonConfig):
         too_short = [n for n in self.lengths if n < task.min_length]
         if too_short:
             raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
-        self.check_params_reachable(task.spec)
+        self.check_models_fit(task.spec)
         self._check_position_tables(task)
         return self
 
@@ -280,15 +285,125 @@ class SpeedConfig(_ComparisonConfig):
     stream_tokens: int = Field(default=1024, gt=0)
     precision: Literal["fp32", "bf16"] = "fp32"
     bare: bool = False
+    generate: list[int] = Field(default_factory=list)  # generated lengths at which sampling cost is reported
+    temperature: float = Field(default=1.0, gt=0.0)
+    source: Path | None = None  # a results folder of `run`: sample from its trained models
+
+    _split_generate = field_validator("generate", mode="before")(_split_commas)
+
+    @field_validator("generate")
+    @classmethod
+    def _positive_generate(cls, values: list[int]) -> list[int]:
+        return _each_once(_positive(values))
 
     @model_validator(mode="after")
     def _cross_field(self) -> SpeedConfig:
-        self.check_params_reachable(tasks.get_task(self.task).spec)
+        spec = tasks.get_task(self.task).spec
+        self.check_models_fit(spec)
+        if self.generate and not (spec.input_kind == "tokens" and spec.output_kind == "classes"):
+            raise ValueError(f"generate: needs a token task, whose outputs can be fed back in; {self.task} is not one")
+        if self.source is not None and not self.generate:
+            raise ValueError("source: trained models are used by --generate only; give --generate too")
+        if self.source is not None:
+            _check_source_task(self.source, self.task)
+        if self.bare:
+            self._check_bare_layouts()
         return self
+
+    def _check_bare_layouts(self) -> None:
+        """--bare times a recurrent model's single torch module: a residual or bidirectional stack has none."""
+        for name in self.models:
+            options = self.model_options.get(name, {})
+            changed = [key for key in ("residual", "bidirectional") if options.get(key)]
+            if changed:
+                raise ValueError(f"bare: times {name}'s single torch module; not with option {changed[0]}=true")
 
     @property
     def out_dir(self) -> Path:
         return self.out if self.out is not None else Path("results") / f"speed-{self.resolved_device}"
+
+
+class GradientsConfig(_ComparisonConfig):
+    """``python -m bench gradients``: gradient norm against distance, at initialisation and trained."""
+
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    source: Path | None = None  # a results folder of `run` with the trained runs; None: initialisation only
+    report: bool = True
+
+    _split_seeds = field_validator("seeds", mode="before")(_split_commas)
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> GradientsConfig:
+        try:
+            task = tasks.get_task(self.task, **self.task_params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"task_params: {exc}") from None
+        too_short = [n for n in self.lengths if n < task.min_length]
+        if too_short:
+            raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
+        self.check_models_fit(task.spec)
+        if self.source is not None:
+            _check_source_task(self.source, self.task)
+        return self
+
+    @property
+    def out_dir(self) -> Path:
+        """Beside the trained runs by default, so their report shows the curves."""
+        if self.out is not None:
+            return self.out
+        return self.source if self.source is not None else Path("results") / f"{self.task}-quick"
+
+
+def load_gradients_config(cli: dict[str, Any]) -> GradientsConfig:
+    """The flags given, else what the results folder's runs used, else the quick preset.
+
+    The folder is ``--from``, else ``results/<task>-quick`` (where ``run`` writes by default) when it exists.
+    """
+    given = {k: v for k, v in cli.items() if v is not None}
+    task = given.get("task")
+    defaults: dict[str, Any] = {"batch_size": 64, "params": PRESETS["quick"]["params"]}
+    if isinstance(task, str) and task in tasks.TASKS:
+        quick = PRESETS["quick"]
+        defaults.update(lengths=quick["lengths"].get(task, []), task_params=quick["task_params"].get(task, {}))
+        default_source = Path("results") / f"{task}-quick"
+        if "source" not in given and (default_source / "runs.jsonl").is_file():
+            defaults["source"] = default_source
+        defaults.update(_source_defaults(given.get("source", defaults.get("source")), task))
+    try:
+        return GradientsConfig(**{**defaults, **given})
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _source_defaults(folder: Path | None, task: str) -> dict[str, Any]:
+    """The lengths, seeds, size and task parameters of the folder's finished runs of ``task`` that kept weights."""
+    from bench.store import read_records
+
+    if folder is None:
+        return {}
+    runs = [r for r in read_records(folder) if r.get("task") == task and r.get("checkpoint")]
+    if not runs:
+        return {}
+    return {
+        "lengths": sorted({r["seq_len"] for r in runs}),
+        "seeds": sorted({r["seed"] for r in runs}),
+        "params": runs[0]["target_params"],
+        "task_params": runs[0]["task_params"],
+    }
+
+
+def _check_source_task(folder: Path, task: str) -> None:
+    """A results folder of `run` holding runs of ``task``."""
+    from bench.store import RUNS_FILE, read_records  # the store imports nothing of the config: no cycle
+
+    if not (folder / RUNS_FILE).is_file():
+        raise ValueError(f"source: no {RUNS_FILE} in {folder}; give a folder written by `python -m bench run`")
+    held = sorted({r.get("task") for r in read_records(folder)} - {None})
+    if task not in held:
+        raise ValueError(f"source: {folder} holds runs of {', '.join(held) or 'no task'}, not {task}; give --task")
 
 
 def parse_option_flags(flags: list[str] | None) -> dict[str, dict[str, Any]] | None:

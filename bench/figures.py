@@ -49,11 +49,19 @@ def log2_lengths(ax: plt.Axes, lengths: list, label: str, texts: list[str] | Non
 
 
 def log_y(ax: plt.Axes) -> None:
-    """Log scale with ticks written as plain numbers (40, not 4 x 10^1)."""
+    """Log scale with ticks written as plain numbers (40, not 4 x 10^1). Call it after plotting: the minor ticks
+    labelled depend on the span drawn: every one within a decade (or a flat line may have no label near it),
+    2 and 5 within two, none beyond."""
     ax.set_yscale("log")
-    plain = FuncFormatter(lambda value, _: f"{value:g}")
-    ax.yaxis.set_major_formatter(plain)
-    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if f"{value:g}"[0] in "25" else ""))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    low, high = ax.get_ylim()
+    digits = "123456789" if high / low < 10 else "25" if high / low < 100 else ""  # past 2 decades: majors only
+
+    def minor(value: float, _) -> str:
+        written = f"{value:g}"
+        return written if f"{value:e}"[0] in digits else ""  # the leading digit, for 0.2 as for 20
+
+    ax.yaxis.set_minor_formatter(FuncFormatter(minor))
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -129,6 +137,47 @@ def cost_vs_length(costs: pd.DataFrame, column: str, label: str, path: Path, tit
             ax.set_title(mode)
         grid.set_axis_labels(x_label, label)
         grid.figure.suptitle(title, y=1.08)
+        return _save(grid.figure, path)
+
+
+def sampling_cost(rows: pd.DataFrame, path: Path) -> Path:
+    """Sampling: ms per token and tokens/s against generated length (log2 x, log y), one line per model."""
+    lengths = sorted(rows["seq_len"].unique())
+    colours = palette(list(rows["label"]))
+    panels = [("token_ms", "ms per token (median)", "latency of a token near n; lower is better"),
+              ("tokens_per_s", "tokens / s (all sequences)", "throughput up to n; higher is better")]  # fmt: skip
+    with sns.axes_style("whitegrid"):
+        fig, axes = plt.subplots(1, 2, figsize=(10, 3.9), layout="constrained")
+        for ax, (column, label, title) in zip(axes, panels, strict=True):
+            sns.lineplot(
+                rows.assign(model=rows["label"]), x="seq_len", y=column, hue="model", palette=colours,
+                hue_order=list(colours), marker="o", errorbar=None, legend=ax is axes[-1], ax=ax,
+            )  # fmt: skip
+            log_y(ax)
+            log2_lengths(ax, lengths, "generated length n (tokens)")
+            ax.set_ylabel(label)
+            ax.set_title(title)
+        axes[-1].legend(bbox_to_anchor=(1.02, 1), loc="upper left", frameon=False)
+        fig.suptitle("Sampling cost against generated length (each token sampled, then fed back)")
+        return _save(fig, path)
+
+
+def gradient_flow(curves: pd.DataFrame, path: Path) -> Path:
+    """Loss-gradient norm against distance from the scored output (log y): a column per state (at initialisation,
+    trained), a row per task length, one line per model (mean over seeds). Exponential decay is a straight line."""
+    colours = palette(list(curves["model"]))
+    states = [state for state in ("init", "trained") if state in set(curves["state"])]
+    with sns.axes_style("whitegrid"):
+        grid = sns.relplot(
+            curves, x="distance", y="grad_norm", hue="model", hue_order=list(colours), palette=colours,
+            col="state", col_order=states, row="T", kind="line", errorbar=None, height=2.8, aspect=1.5,
+            facet_kws={"sharex": "row", "sharey": "row", "margin_titles": False},
+        )  # fmt: skip
+        for ax in grid.axes.flat:
+            log_y(ax)
+        grid.set_titles("{col_name}, T = {row_name}")
+        grid.set_axis_labels("distance from the scored output (steps)", "gradient norm")
+        grid.figure.suptitle("How far back the final output's loss gradient reaches", y=1.02)
         return _save(grid.figure, path)
 
 

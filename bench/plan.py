@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import models
 import tasks
+from bench.checkpoints import CHECKPOINT_DIR
 from bench.config import SweepConfig
 
 SCHEMA_VERSION = 1
@@ -49,6 +50,7 @@ class RunSpec:
     timeout_s: float | None = None
     memory_limit_mb: int | None = None
     concurrent_runs: int = 1  # runs in flight at most, this one included: concurrent runs share the machine
+    checkpoint_dir: str | None = None  # where the final weights go (absolute: a cluster job's folder may differ)
     run_key: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,7 +58,8 @@ class RunSpec:
 
     def identity(self) -> dict:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
-        where = {"device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "run_key", "budget"}
+        where = {"device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "checkpoint_dir", "run_key"}
+        where.add("budget")  # flattened below
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
         if not self.eval_lengths:  # absent rather than empty: runs without them keep the keys they had
             del fields["eval_lengths"]
@@ -95,7 +98,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             variant=task.variant_id,
             task_params=task.params(),
             model=model,
-            model_options={**models.model_options(model), **config.model_options.get(model, {})},
+            model_options=models.full_options(model, config.model_options.get(model, {})),
             seq_len=seq_len,
             seed=seed,
             lr=lr,
@@ -106,6 +109,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             timeout_s=config.timeout_s,
             memory_limit_mb=config.memory_limit_mb,
             concurrent_runs=config.max_workers,
+            checkpoint_dir=str((config.out_dir / CHECKPOINT_DIR).resolve()) if config.checkpoints else None,
         )
         for model, seq_len, seed, lr in grid
     ]

@@ -22,7 +22,9 @@ from bench import figures
 from bench.cells import cell_summary, chosen_curves, length_generalisation, task_of
 from bench.config import ConfigError
 from bench.expectations import expectation_table
-from bench.speed import SPEED_FILE, speed_tables, with_labels
+from bench.gradients import GRADIENTS_FILE, gradient_curves, gradient_table, gradient_verdicts, read_gradients
+from bench.speed import SPEED_FILE
+from bench.speed_tables import speed_tables, with_labels
 from bench.store import MANIFEST_FILE, RUNS_FILE, latest_by_key, read_records
 from bench.summary import select_best_lr
 
@@ -67,6 +69,10 @@ def write_report(out_dir: Path) -> Path:
         if not generalisation.empty:
             sections.append(generalisation_section(runs, generalisation, out_dir))
         sections.append(expectations_section(cells, generalisation))
+    gradients = read_gradients(out_dir)
+    if not gradients.empty:
+        sections.append(gradients_section(gradients, out_dir))
+    if not runs.empty:
         sections.append(training_cost_section(runs, cells, out_dir, figures_too=speed.empty))
     if not speed.empty:
         sections.append(speed_section(speed, out_dir))
@@ -79,9 +85,10 @@ def write_report(out_dir: Path) -> Path:
 
 
 def _check_has_results(out_dir: Path) -> None:
-    if not (out_dir / RUNS_FILE).is_file() and not (out_dir / SPEED_FILE).is_file():
+    if not any((out_dir / name).is_file() for name in (RUNS_FILE, SPEED_FILE, GRADIENTS_FILE)):
         raise ConfigError(
-            f"dirs: {out_dir} holds no {RUNS_FILE} or {SPEED_FILE}; give a folder written by run or speed"
+            f"dirs: {out_dir} holds no {RUNS_FILE}, {SPEED_FILE} or {GRADIENTS_FILE}; "
+            "give a folder written by run, speed or gradients"
         )
 
 
@@ -274,6 +281,34 @@ def _by_model_and_length(cells: pd.DataFrame, cell_text) -> pd.DataFrame:
     return table.reindex(list(dict.fromkeys(cells["model"])))
 
 
+GRADIENTS_TEXT = (
+    "`python -m bench gradients`: the norm of the final output's loss gradient with respect to the backbone's "
+    "input at each step, against its distance from that output (the mean over {n} test sequences), for each "
+    "model at initialisation and trained. A vanishing gradient decays exponentially with distance: a straight "
+    "line on the log scale. Decades lost per 100 steps: the fitted slope; R² near 1: the decay is exponential; "
+    "reach: log10 of the gradient over the farthest tenth of the sequence over that of the nearest tenth "
+    "(distance 0, the direct path from a step's input to its own output, left out); clipped steps: the share of "
+    "the trained run's steps whose gradient norm was clipped. Computed in float64, so a decay below float32's "
+    "range is still measured. The literature expects exponential decay for the tanh RNN (Bengio et al. 1994; "
+    "Pascanu et al. 2013), far slower decay for the gated LSTM and GRU, and a flat profile for the SSM and "
+    "attention, which reach every step in one hop."
+)
+
+
+def gradients_section(gradients: pd.DataFrame, out_dir: Path) -> Section:
+    n = int(gradients["n_sequences"].iloc[0])
+    verdicts = [f"- {v['claim']}: **{v['verdict']}** ({v['evidence']})" for v in gradient_verdicts(gradients)]
+    failed = gradients[gradients["status"] != "ok"]
+    failures = [f"- {r.model} T={r.seq_len} {r.state}: {r.status}, {r.error}" for r in failed.itertuples()]
+    text = "\n\n".join(part for part in [GRADIENTS_TEXT.format(n=n), "\n".join(verdicts), "\n".join(failures)] if part)
+    section = Section("Gradient flow through time", text, tables=[("", gradient_table(gradients))])
+    curves = gradient_curves(gradients)
+    if not curves.empty:
+        path = figures.gradient_flow(curves, out_dir / FIGURES_DIR / "gradient_flow.png")
+        section.figures.append(("Gradient norm against distance from the scored output", path))
+    return section
+
+
 def training_cost_section(runs: pd.DataFrame, cells: pd.DataFrame, out_dir: Path, figures_too: bool) -> Section:
     def text(cell: pd.Series) -> str:
         if pd.isna(cell["train_step_ms"]):
@@ -327,11 +362,27 @@ def speed_section(speed: pd.DataFrame, out_dir: Path) -> Section:
         f"{first.get('precision', 'fp32')}, threads {first.get('threads') or 'default'}: each configuration in "
         "its own process, one warm-up call, median and interquartile range of the timed repeats."
     )
+    sampled = speed["mode"] == "generate"
+    if sampled.any():
+        text += SAMPLING_TEXT
     section = Section("Speed and memory against length", text, tables=speed_tables(speed))
-    ok = speed[speed["status"] == "ok"]
+    ok = speed[(speed["status"] == "ok") & ~sampled]
     if not ok.empty:
         section.figures += _cost_figures(ok, out_dir, "bench speed", "sequence length L")
+    generated = speed[(speed["status"] == "ok") & sampled]
+    if not generated.empty:
+        path = figures.sampling_cost(generated, out_dir / FIGURES_DIR / "sampling.png")
+        section.figures.append(("Sampling cost against generated length", path))
     return section
+
+
+SAMPLING_TEXT = (
+    " Sampling (--generate): after a short random prompt, each model samples tokens one at a time through its "
+    "streaming step, each token fed back in. A recurrent model or the SSM carries a state of fixed size, so its "
+    "cost per token should stay flat; the Transformer attends over a key/value cache that grows by one step per "
+    "token, so its cost per token grows with the generated length. Weights are freshly initialised unless "
+    "the table says trained (--from): the cost of a step does not depend on the weights' values."
+)
 
 
 def _cost_figures(costs: pd.DataFrame, out_dir: Path, source: str, x_label: str) -> list[tuple[str, Path]]:
@@ -373,7 +424,8 @@ def failures_section(runs: pd.DataFrame, speed: pd.DataFrame) -> Section:
     failures = failures.dropna(axis=1, how="all").sort_values(["source", "model", "seq_len"])
     text = (
         f"{len(failures)} failed or skipped (oom: out of memory; diverged: non-finite loss; timeout; error: an "
-        "exception; skipped: not attempted because a shorter length of the same model failed). Kept, never dropped."
+        "exception; skipped: not attempted because a shorter length of the same model failed; unavailable: the model "
+        "cannot do this, e.g. sample without streaming). Kept, never dropped."
     )
     return Section("Failures", text, tables=[("", failures.reset_index(drop=True))])
 

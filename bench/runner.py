@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import torch
 
 import models
 import tasks
+from bench.checkpoints import initial_model, save_checkpoint
 from bench.env import environment
 from bench.measure import PeakMemory, cap_address_space, synchronize, timing_stats
 from bench.plan import SCHEMA_VERSION, RunSpec
-from bench.seeds import derive_seed, make_generator
+from bench.seeds import make_generator, split_generator
 from bench.train import TrainResult, evaluate, make_eval_set, train
 
 CPU_OOM_MESSAGE = "can't allocate memory"
@@ -70,7 +72,7 @@ def data_stream(spec: RunSpec, split: str, seq_len: int | None = None) -> torch.
     """The generator of one split's data at ``seq_len`` (default: the run's): train, validation and test never
     share a stream, and every model of a comparison sees the same ones (the model is not part of the seed)."""
     length = spec.seq_len if seq_len is None else seq_len
-    return make_generator(derive_seed(spec.seed, split, spec.variant, length), spec.device)
+    return split_generator(spec.seed, split, spec.variant, length, spec.device)
 
 
 def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
@@ -90,8 +92,9 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
             cap_address_space(spec.memory_limit_mb)
         memory = PeakMemory(spec.device, fresh_process)
         memory.start()
-        torch.manual_seed(derive_seed(spec.seed, "init", spec.model))  # initialisation has its own seed
-        model = models.build_model(spec.model, task.spec, target_params=spec.budget.target_params, **spec.model_options)
+        model = initial_model(
+            spec.model, task.spec, seed=spec.seed, target_params=spec.budget.target_params, options=spec.model_options
+        )
     model.to(spec.device)
     val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, data_stream(spec, "val"))
     test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, data_stream(spec, "test"))
@@ -114,6 +117,7 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
     test_seconds = time.perf_counter() - test_start
     peak_mem = memory.stop()
     longer = [_evaluate_at(model, task, spec, n) for n in spec.eval_lengths]  # after the memory peak: not a cost
+    kept = finished and spec.checkpoint_dir is not None  # a diverged run's weights are not worth keeping
 
     length = task.total_length(spec.seq_len)
     return {
@@ -129,6 +133,7 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
         "peak_mem_mb": peak_mem,
         "mem_method": memory.method,
         **({"eval_lengths_results": longer} if spec.eval_lengths else {}),
+        "checkpoint": save_checkpoint(model, Path(spec.checkpoint_dir), spec.run_key) if kept else None,
     }
 
 

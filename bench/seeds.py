@@ -18,3 +18,9 @@ def derive_seed(*parts: object) -> int:
 
 def make_generator(seed: int, device: str) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
+
+
+def split_generator(seed: int, split: str, variant: str, seq_len: int, device: str) -> torch.Generator:
+    """The data stream of one split (train, val, test) of a comparison: the model is not part of the seed,
+    so every model sees the same data, and splits never share a stream."""
+    return make_generator(derive_seed(seed, split, variant, seq_len), device)

@@ -20,6 +20,8 @@ values do not change the cost, except through denormals, which are flushed on CP
 (B, L, D) floats, loss the mean square of its output): for the RNNs the gap to the full model is
 what the harness adds; for the SSM it isolates the layer whose kernel options are compared. ``--precision
 bf16`` runs every forward pass (and the loss) under bf16 autocast.
+
+``--generate`` adds sampling jobs (``bench.speed_sampling``); the tables are in ``bench.speed_tables``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -44,6 +44,7 @@ from bench.env import environment
 from bench.executor import Failure, call_isolated
 from bench.measure import PeakMemory, synchronize, timing_stats
 from bench.runner import configure_torch, failure_status
+from bench.speed_tables import render_speed
 from bench.store import append_record, locked
 from models.rnn import CELLS
 from models.ssm import S4DLayer, SSMBackbone
@@ -124,7 +125,7 @@ def measure_job(job: SpeedJob) -> dict:
 
 def _measure(job: SpeedJob) -> dict:
     spec = tasks.get_task(job.task).spec
-    _warm_up(job, spec)
+    warm_up(job, spec)
     memory = PeakMemory(job.device, fresh_process=True)
     memory.start()
     torch.manual_seed(0)
@@ -141,7 +142,7 @@ def _measure(job: SpeedJob) -> dict:
         with torch.inference_mode(), autocast:
             figures = _time_calls(lambda: model(x), job)
             figures["peak_mem_mb"] = memory.stop()
-            if not job.bare:
+            if not job.bare and model.streams:  # a family that cannot stream keeps its forward figures
                 figures.update(_streaming(model, x, job))
     tokens = job.batch_size * job.seq_len
     return {
@@ -169,20 +170,21 @@ def random_batch(spec: TaskSpec, batch_size: int, length: int, device: str) -> t
 BARE_LAYERS: dict[str, type[torch.nn.Module]] = {**CELLS, "ssm": S4DLayer}
 
 
-class _BareRNN(torch.nn.Module):
-    """A torch RNN module called as it would be without the harness: output sequence only."""
+class _Bare(torch.nn.Module):
+    """A core layer called as the trainer calls a model (its targets unused): output sequence only."""
 
-    def __init__(self, rnn: torch.nn.RNNBase):
+    def __init__(self, layer: torch.nn.Module):
         super().__init__()
-        self.rnn = rnn
+        self.layer = layer
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.rnn(h)[0]
+    def forward(self, h: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.layer(h)
+        return out[0] if isinstance(out, tuple) else out  # a torch RNN returns (output, h_n)
 
 
 def _bare_module(model: models.SequenceModel, x: torch.Tensor):
     """The model's core layer alone, fed (B, L, D) floats, scored by the mean square of its output."""
-    bare = model.backbone.blocks[0].ssm if isinstance(model.backbone, SSMBackbone) else _BareRNN(model.backbone.rnn)
+    bare = _Bare(model.backbone.blocks[0].ssm if isinstance(model.backbone, SSMBackbone) else model.backbone.rnn)
     h = torch.randn(*x.shape[:2], model.width, generator=torch.Generator(x.device).manual_seed(0), device=x.device)
     return bare, h, torch.zeros_like(h), TaskSpec("real", model.width, "regression", model.width, "all")
 
@@ -196,7 +198,7 @@ def _training_step(
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
         with autocast:
-            out = model(x)
+            out = model(x, targets=y)  # the trainer's call: an encoder-decoder reads the targets
             loss = F.cross_entropy(out.flatten(0, 1), y.flatten()) if classes else F.mse_loss(out, y)
         loss.backward()
         optimizer.step()
@@ -233,26 +235,26 @@ def _streaming(model: models.SequenceModel, x: torch.Tensor, job: SpeedJob) -> d
     return {
         "stream_tokens_run": len(tokens),
         "stream_token_ms": timing_stats(steady).median * 1e3,
-        "state_kb": _tensor_bytes(state) / 1024,
+        "state_kb": tensor_bytes(state) / 1024,
     }
 
 
-def _tensor_bytes(state: object) -> int:
+def tensor_bytes(state: object) -> int:
     if hasattr(state, "filled"):  # a cache with spare capacity (the KV cache): count what it holds
-        return _tensor_bytes(state.filled())
+        return tensor_bytes(state.filled())
     if isinstance(state, torch.Tensor):
         return state.numel() * state.element_size()
     if isinstance(state, list | tuple):
-        return sum(_tensor_bytes(item) for item in state)
+        return sum(tensor_bytes(item) for item in state)
     if isinstance(state, dict):
-        return sum(_tensor_bytes(item) for item in state.values())
+        return sum(tensor_bytes(item) for item in state.values())
     return 0
 
 
-def _warm_up(job: SpeedJob, spec: TaskSpec) -> None:
+def warm_up(job: SpeedJob, spec: TaskSpec) -> None:
     """A tiny step of the same family first, so one-time library loading is not charged to the figures."""
     model = models.build_model(job.model, spec, width=8, **job.model_options).to(job.device)
-    x, y = random_batch(spec, 2, 4, job.device)
+    x, y = random_batch(spec, 2, 4 + (spec.answer_length or 0), job.device)  # an encoder-decoder needs a source
     autocast = torch.autocast(job.device, dtype=torch.bfloat16, enabled=job.precision == "bf16")
     _training_step(model, spec, x, y, autocast)()
 
@@ -263,18 +265,25 @@ def _warm_up(job: SpeedJob, spec: TaskSpec) -> None:
 def run_speed(config: SpeedConfig, *, progress: bool = True) -> Path:
     out_dir = config.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = plan_jobs(config)
+    from bench.speed_sampling import GenerationJob, plan_generation, run_generation  # it builds on this module
+
+    jobs = [*plan_jobs(config), *plan_generation(config)]
     rows = []
     with locked(out_dir):
         failed = ShortestFailure()  # per (model, mode): longer lengths would fail too
         bar = tqdm(jobs, desc="speed", unit="config", disable=None if progress else True)
         for job in bar:
-            bar.set_postfix_str(f"{job.model} {job.mode} L={job.seq_len}")
-            row = _run_or_skip(job, failed.blocking(job.series, job.seq_len), config.timeout_s)
-            if row["status"] != "ok":
-                failed.add(job.series, job.seq_len)
-            append_record(out_dir, row, SPEED_FILE)
-            rows.append(row)
+            if isinstance(job, GenerationJob):  # one job, a row per generated length
+                bar.set_postfix_str(f"{job.model} generate n={job.lengths[-1]}")
+                new_rows = run_generation(job, config.timeout_s)
+            else:
+                bar.set_postfix_str(f"{job.model} {job.mode} L={job.seq_len}")
+                new_rows = [_run_or_skip(job, failed.blocking(job.series, job.seq_len), config.timeout_s)]
+                if new_rows[0]["status"] != "ok":
+                    failed.add(job.series, job.seq_len)
+            for row in new_rows:
+                append_record(out_dir, row, SPEED_FILE)
+            rows += new_rows
         bar.close()
     print(render_speed(rows))
     print(f"\nResults: {out_dir / SPEED_FILE} ({len(rows)} rows)")
@@ -289,87 +298,3 @@ def _run_or_skip(job: SpeedJob, shorter_failure: int | None, timeout_s: float | 
     if isinstance(outcome, Failure):
         return {**dataclasses.asdict(job), "label": job.label, "status": outcome.status, "error": outcome.error}
     return outcome
-
-
-# ---- tables ------------------------------------------------------------------------------------------
-
-COLUMNS = {  # (mode, column) -> (table title, cell format)
-    ("train", "median_ms"): ("Training step, ms (median ± IQR)", "{median_ms:.1f} ± {iqr_ms:.1f}"),
-    ("train", "peak_mem_mb"): ("Training peak memory, MB", "{peak_mem_mb:.0f}"),
-    ("infer", "median_ms"): ("Inference forward, ms (median ± IQR)", "{median_ms:.1f} ± {iqr_ms:.1f}"),
-    ("infer", "peak_mem_mb"): ("Inference peak memory, MB", "{peak_mem_mb:.0f}"),
-    ("infer", "stream_token_ms"): ("Streaming, ms per token (state KB)", "{stream_token_ms:.3f} ({state_kb:.0f})"),
-}
-EXPONENT_COLUMNS = {
-    "train time": ("train", "median_ms"),
-    "train memory": ("train", "peak_mem_mb"),
-    "infer time": ("infer", "median_ms"),
-    "infer memory": ("infer", "peak_mem_mb"),
-}
-
-
-def render_speed(rows: list[dict]) -> str:
-    parts = []
-    for title, table in speed_tables(pd.DataFrame(rows)):
-        parts += [title, table.to_markdown(floatfmt=".2f"), ""]
-    return "\n".join(parts).rstrip()
-
-
-def speed_tables(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(title, table) for each cost the speed command measures, the harness overhead and the exponents."""
-    frame = with_labels(frame)
-    tables = []
-    for (mode, column), (title, cell) in COLUMNS.items():
-        if column not in frame:
-            continue
-        measured = (frame["mode"] == mode) & ~((frame["status"] == "ok") & frame[column].isna())
-        tables.append((title, _table(frame[measured], cell)))
-    overhead = harness_overhead(frame)
-    if not overhead.empty:
-        tables.append(
-            ("Full model / its bare core layer, training step time (for the RNNs: what the harness adds)", overhead)
-        )
-    title = "Scaling exponent k in cost ~ L^k (least-squares fit of log cost on log L over the lengths that ran)"
-    return [*tables, (title, scaling_exponents(frame))]
-
-
-def with_labels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows written before bare modules existed carry no label: theirs is the model's name."""
-    if "label" not in frame:
-        return frame.assign(label=frame["model"])
-    return frame.assign(label=frame["label"].fillna(frame["model"]))
-
-
-def _table(rows: pd.DataFrame, cell: str) -> pd.DataFrame:
-    cells: dict[str, dict[str, str]] = {}
-    for row in rows.to_dict("records"):
-        text = cell.format(**row) if row["status"] == "ok" else row["status"]
-        cells.setdefault(row["label"], {})[f"L={row['seq_len']}"] = text
-    return pd.DataFrame.from_dict(cells, orient="index")
-
-
-def harness_overhead(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per model with a bare row, the ratio of training step times at each length."""
-    if "bare" not in frame:
-        return pd.DataFrame()
-    train = frame[(frame["mode"] == "train") & (frame["status"] == "ok")]
-    times = train.pivot_table(index=["model", "seq_len"], columns="bare", values="median_ms")
-    if True not in times or False not in times:
-        return pd.DataFrame()
-    ratio = (times[False] / times[True]).dropna()
-    return ratio.unstack("seq_len").rename(columns=lambda n: f"L={n}")
-
-
-def scaling_exponents(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per row label (model), the slope of log(cost) on log(length), where at least two lengths ran."""
-    frame = with_labels(frame)
-    exponents: dict[str, dict[str, float]] = {}
-    for model in dict.fromkeys(frame["label"]):
-        for name, (mode, column) in EXPONENT_COLUMNS.items():
-            ok = frame[(frame["label"] == model) & (frame["mode"] == mode) & (frame["status"] == "ok")]
-            ok = ok[ok[column].notna() & (ok[column] > 0)] if column in ok else ok.iloc[0:0]
-            slope = float("nan")
-            if len(ok) >= 2:
-                slope = float(np.polyfit(np.log(ok["seq_len"]), np.log(ok[column].astype(float)), 1)[0])
-            exponents.setdefault(model, {})[name] = slope
-    return pd.DataFrame.from_dict(exponents, orient="index")

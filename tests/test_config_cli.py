@@ -73,7 +73,7 @@ def test_defaults_are_the_quick_preset_and_every_model():
     assert config.preset == "quick"
     assert config.lengths == quick["lengths"]["copying"]
     assert (config.steps, config.batch_size, config.params) == (quick["steps"], quick["batch_size"], quick["params"])
-    assert config.models == list(models.MODELS)
+    assert config.models == models.DEFAULT_MODELS
     assert config.executor == "subprocess" and config.device == "auto"
 
 

@@ -47,9 +47,9 @@ def run_capturing_stdout(cli, argv: list[str]) -> tuple[int, str]:
 
 @pytest.fixture(scope="module", params=TASK_NAMES)
 def sweep(request, tmp_path_factory, cli, tiny_args) -> Sweep:
-    """One tiny inline sweep of every model on the task, shared by the tests below."""
+    """One tiny inline sweep of every registered model on the task, shared by the tests below."""
     out = tmp_path_factory.mktemp(request.param) / "results"
-    code, stdout = run_capturing_stdout(cli, tiny_args(out, request.param))
+    code, stdout = run_capturing_stdout(cli, tiny_args(out, request.param, "--models", ",".join(MODEL_NAMES)))
     return Sweep(code, out, stdout, read_records(out))
 
 
@@ -98,7 +98,8 @@ def test_plan_gives_every_model_the_same_grid():
         {"task": "adding", "lengths": "8,16", "seeds": "0,1", "lrs": "0.001,0.01", "steps": "5", "params": "4000"}
     )
     specs = plan(config)
-    grids = {m: sorted((s.seq_len, s.seed, s.lr) for s in specs if s.model == m) for m in MODEL_NAMES}
+    assert sorted({s.model for s in specs}) == sorted(models.DEFAULT_MODELS)  # the five families, not seq2seq
+    grids = {m: sorted((s.seq_len, s.seed, s.lr) for s in specs if s.model == m) for m in models.DEFAULT_MODELS}
     assert all(len(grid) == 8 for grid in grids.values())
     assert len({tuple(grid) for grid in grids.values()}) == 1
     assert len({s.budget for s in specs}) == 1

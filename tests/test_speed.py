@@ -6,17 +6,22 @@ import pandas as pd
 import pytest
 
 import models
-from bench.speed import SPEED_FILE, render_speed, scaling_exponents
+import tasks
+from bench.speed import SPEED_FILE
+from bench.speed_tables import render_speed, scaling_exponents
 from bench.store import read_records
 from tests.test_run_e2e import run_capturing_stdout
 
-TINY = ["--lengths", "8,16", "--batch-size", "2", "--params", "4000", "--repeats", "2", "--stream-tokens", "4",
+COPYING = tasks.get_task("copying").spec  # the speed command's default task
+# Lengths past copying's 10 answer steps: an encoder-decoder needs a source before them.
+TINY = ["--lengths", "12,16", "--batch-size", "2", "--params", "4000", "--repeats", "2", "--stream-tokens", "4",
         "--threads", "1", "--no-progress"]  # fmt: skip
 
 
 def test_speed_measures_every_model_and_mode(tmp_path, cli):
     out = tmp_path / "speed"
-    code, stdout = run_capturing_stdout(cli, ["speed", *TINY, "--out", str(out)])
+    every_model = ["--models", ",".join(models.MODELS)]  # the default set leaves out variants such as seq2seq
+    code, stdout = run_capturing_stdout(cli, ["speed", *TINY, *every_model, "--out", str(out)])
     assert code == 0
     rows = read_records(out, SPEED_FILE)
     assert len(rows) == len(models.MODELS) * 2 * 2
@@ -26,7 +31,8 @@ def test_speed_measures_every_model_and_mode(tmp_path, cli):
         assert row["peak_mem_mb"] >= 0 and row["mem_method"] == "ru_maxrss_delta"
         assert 0.95 * 4000 <= row["n_params"] <= 1.05 * 4000
         assert row["threads"] == 1
-    for row in (r for r in rows if r["mode"] == "infer"):
+    streaming = {name for name in models.MODELS if models.build_model(name, COPYING, width=8).streams}
+    for row in (r for r in rows if r["mode"] == "infer" and r["model"] in streaming):
         assert row["stream_tokens_run"] == 4 and row["stream_token_ms"] > 0 and row["state_kb"] > 0
     assert "Scaling exponent" in stdout and "Streaming" in stdout
 
@@ -100,3 +106,12 @@ def test_render_shows_failures_in_place_of_figures():
     rows[2] = {**rows[2], "status": "oom", "median_ms": None}
     text = render_speed(rows)
     assert "oom" in text
+
+
+@pytest.mark.parametrize("option", ["lstm.residual=true", "gru.bidirectional=true"])
+def test_bare_refuses_a_recurrent_stack_it_cannot_take_apart(tmp_path, cli, capsys, option):
+    # adding: a bidirectional RNN is allowed there, so the --bare rule is what refuses it
+    assert cli(["speed", "--task", "adding", "--bare", "--option", option, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith(f"not with option {option.split('.')[1]}")
+    assert not (tmp_path / "s").exists()
