@@ -290,8 +290,8 @@ GRADIENTS_TEXT = (
     "(distance 0, the direct path from a step's input to its own output, left out); clipped steps: the share of "
     "the trained run's steps whose gradient norm was clipped. Computed in float64, so a decay below float32's "
     "range is still measured. The literature expects exponential decay for the tanh RNN (Bengio et al. 1994; "
-    "Pascanu et al. 2013), far slower decay for the gated LSTM and GRU, and a flat profile for the SSM and "
-    "attention, which reach every step in one hop."
+    "Pascanu et al. 2013), far slower decay for the gated LSTM and GRU once trained, and no decay for the SSM "
+    "and attention, which reach every step in one hop."
 )
 
 

@@ -104,6 +104,8 @@ def test_verdicts_confirm_contradict_and_say_what_was_not_measured():
         {"rnn": 0.1, "lstm": 10, "gru": 10, "ssm": 5, "transformer": 3},
     )
     assert [v["verdict"] for v in gradient_verdicts(opposite)] == ["contradicted"] * 3
+    rising = _records({"rnn": -10, "ssm": -0.5, "transformer": 2.4}, {"rnn": 10, "ssm": 0.5, "transformer": -9})
+    assert gradient_verdicts(rising)[2]["verdict"] == "confirmed"  # a gradient that grows toward the answer
     only_rnn = _records({"rnn": -10}, {"rnn": 10}, state="init")
     assert [v["verdict"] for v in gradient_verdicts(only_rnn)] == ["confirmed", "not measured", "not measured"]
 
@@ -209,3 +211,12 @@ def test_a_folder_of_gradients_alone_has_a_report(tmp_path, cli):
     assert cli(argv) == 0
     assert "## Gradient flow through time" in (tmp_path / "report.md").read_text()
     assert cli(["report", str(tmp_path)]) == 0
+
+
+def test_a_run_with_other_options_is_not_the_model_asked_for(trained_folder, tmp_path, cli):
+    argv = ["gradients", "--task", "copying", "--from", str(trained_folder), "--models", "rnn", "--seeds", "0",
+            "--option", "rnn.layers=2", "--batch-size", "2", "--out", str(tmp_path), "--no-progress",
+            "--no-report"]  # fmt: skip
+    assert cli(argv) == 0
+    (record,) = read_records(tmp_path, GRADIENTS_FILE)
+    assert (record["state"], record["trained_run_key"], record["model_options"]["layers"]) == ("init", None, 2)
