@@ -120,24 +120,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
     speed = commands.add_parser("speed", help="training, inference and streaming cost against length")
     _add_flags(speed, SPEED_FLAGS, SPEED_SWITCHES)
-    speed.add_argument(
-        "--from",
-        dest="source",
-        type=Path,
-        metavar="DIR",
-        help="a results folder of `run`: --generate samples from its trained models (default: freshly "
-        "initialised ones; the cost of a step does not depend on the weights' values)",
+    _add_source(
+        speed,
+        "a results folder of `run`: --generate samples from its trained models, each at its own size and options "
+        "(default: freshly initialised ones; the cost of a step does not depend on the weights' values)",
     )
     gradients = commands.add_parser(
         "gradients", help="loss-gradient norm against distance from the scored output, at initialisation and trained"
     )
     _add_flags(gradients, GRADIENT_FLAGS, GRADIENT_SWITCHES)
-    gradients.add_argument(
-        "--from",
-        dest="source",
-        type=Path,
-        metavar="DIR",
-        help="a results folder of `run` whose trained runs are measured (default: results/<task>-quick if it "
+    _add_source(
+        gradients,
+        "a results folder of `run` whose trained runs are measured (default: results/<task>-quick if it "
         "exists; models without a trained run are measured at initialisation only)",
     )
     report = commands.add_parser("report", help="report.md, report.html, summary.csv and figures of results folders")
@@ -154,6 +148,10 @@ def _add_flags(parser: argparse.ArgumentParser, flags: dict[str, str], switches:
         parser.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
     parser.add_argument("--option", dest="option", action="append", metavar="MODEL.KEY=VALUE", help=OPTION_HELP)
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def _add_source(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--from", dest="source", type=Path, metavar="DIR", help=help_text)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,6 +100,18 @@ class _ComparisonConfig(BaseModel):
             return "cuda" if torch.cuda.is_available() else "cpu"
         return self.device
 
+    def checked_task(self, task_params: dict[str, Any]) -> tasks.Task:
+        """The task at these parameters, once every length and model is known to suit it."""
+        try:
+            task = tasks.get_task(self.task, **task_params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"task_params: {exc}") from None
+        too_short = [n for n in self.lengths if n < task.min_length]
+        if too_short:
+            raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
+        self.check_models_fit(task.spec)
+        return task
+
     def check_models_fit(self, spec: tasks.TaskSpec) -> None:
         """A model that cannot serve the task, or an unreachable parameter target, fails now, not after hours."""
         for name in self.models:
@@ -197,15 +209,7 @@ class SweepConfig(_ComparisonConfig):
         if self.executor == "inline" and (self.workers or 1) > 1:
             raise ValueError("workers: executor inline runs one run at a time; use executor subprocess")
         self._check_engine_flags()
-        try:
-            task = tasks.get_task(self.task, **self.task_params)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"task_params: {exc}") from None
-        too_short = [n for n in self.lengths if n < task.min_length]
-        if too_short:
-            raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
-        self.check_models_fit(task.spec)
-        self._check_position_tables(task)
+        self._check_position_tables(self.checked_task(self.task_params))
         return self
 
     def eval_lengths_for(self, seq_len: int) -> tuple[int, ...]:
@@ -335,14 +339,7 @@ class GradientsConfig(_ComparisonConfig):
 
     @model_validator(mode="after")
     def _cross_field(self) -> GradientsConfig:
-        try:
-            task = tasks.get_task(self.task, **self.task_params)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"task_params: {exc}") from None
-        too_short = [n for n in self.lengths if n < task.min_length]
-        if too_short:
-            raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
-        self.check_models_fit(task.spec)
+        self.checked_task(self.task_params)
         if self.source is not None:
             _check_source_task(self.source, self.task)
         return self
