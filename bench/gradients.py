@@ -246,8 +246,10 @@ def gradient_table(records: pd.DataFrame) -> pd.DataFrame:
              "reach (log10 far/near)": group["reach"].mean(), "clipped steps": group["clipped_frac"].mean()}
         )  # fmt: skip
     table = pd.DataFrame(rows)
+    table["clipped steps"] = table["clipped steps"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")  # trained only
     order = {name: i for i, name in enumerate(models.MODELS)}
-    return table.sort_values(["T", "state", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
+    table = table.sort_values(["T", "state", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
+    return table.reset_index(drop=True)
 
 
 # What the literature expects, judged on the longest length measured. A "reach" of -2 is a gradient 100x
