@@ -59,8 +59,8 @@ def trained_model_of(record: dict, out_dir: Path) -> models.SequenceModel:
             f"run {record['run_key'][:12]} ({record['model']}, T={record['seq_len']}) kept no weights"
         )
     path = out_dir / CHECKPOINT_DIR / record["checkpoint"]
-    model = models.build_model(
-        record["model"], record_task(record).spec, width=record["width"], **record["model_options"]
-    )
+    with torch.random.fork_rng(devices=[]):  # the initialisation it overwrites must not move the global RNG
+        spec = record_task(record).spec
+        model = models.build_model(record["model"], spec, width=record["width"], **record["model_options"])
     model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return model

@@ -110,8 +110,8 @@ def curve_summary(norms: np.ndarray) -> dict[str, float | None]:
         summary["fit_r2"] = float(1 - (residual**2).sum() / spread) if spread > 0 else 1.0
     tenth = max(1, len(through_time) // 10)
     near, far = through_time[:tenth].mean(), through_time[-tenth:].mean()
-    if near > 0 and far > 0:
-        summary["reach"] = float(np.log10(far / near))
+    if near > 0:  # a far end that underflowed even float64 reads as its floor: a bound, still a decay
+        summary["reach"] = float(np.log10(max(far, np.finfo(np.float64).tiny) / near))
     return summary
 
 
@@ -120,19 +120,20 @@ def measure(job: GradientJob, task: tasks.Task, variant: str, batch_size: int, s
     record = _identity(job, task, variant, batch_size)
     try:
         model = job.build(task, source).double().eval()  # float64: decay measured past float32 underflow
-        batch = task.sample(
-            batch_size, job.seq_len, generator=split_generator(job.seed, "test", variant, job.seq_len, "cpu")
-        )
-        x = batch.x.double() if batch.x.is_floating_point() else batch.x
-        norms = gradient_by_distance(
-            model, tasks.Batch(x, batch.y.to(torch.float64) if batch.y.is_floating_point() else batch.y, batch.mask)
-        )
+        test_stream = split_generator(job.seed, "test", variant, job.seq_len, "cpu")
+        norms = gradient_by_distance(model, _as_float64(task.sample(batch_size, job.seq_len, generator=test_stream)))
         record.update(
             status="ok", n_params=models.count_parameters(model), grad_norm=norms.tolist(), **curve_summary(norms)
         )
     except Exception as exc:  # noqa: BLE001 - one curve failing must not lose the others
         record.update(status=failure_status(exc), error=f"{type(exc).__name__}: {exc}")
     return record
+
+
+def _as_float64(batch: tasks.Batch) -> tasks.Batch:
+    """Real inputs and targets in float64, as the model is; tokens and classes stay integers."""
+    x, y = (t.double() if t.is_floating_point() else t for t in (batch.x, batch.y))
+    return tasks.Batch(x, y, batch.mask)
 
 
 def _identity(job: GradientJob, task: tasks.Task, variant: str, batch_size: int) -> dict:
@@ -185,7 +186,9 @@ def _trained_runs(config: GradientsConfig) -> dict[tuple[str, int, int], dict]:
     runs = pd.DataFrame(list(latest_by_key(read_records(config.source)).values()))
     if runs.empty or "checkpoint" not in runs:
         return {}
-    runs = runs[(runs["task"] == config.task) & runs["checkpoint"].notna()]
+    task = tasks.get_task(config.task, **config.task_params)
+    same_task = (runs["variant"] == task.variant_id) & runs["task_params"].map(lambda kept: kept == task.params())
+    runs = runs[same_task & runs["checkpoint"].notna()]
     chosen = select_best_lr(runs).to_dict("records")
     # A run trained with other options is another model: --option asks for the model it names, at init only.
     wanted = {model: models.full_options(model, config.model_options.get(model, {})) for model in config.models}
@@ -207,8 +210,8 @@ def run_gradients(config: GradientsConfig, *, progress: bool = True) -> Path:
             append_record(
                 out_dir, measure(job, task, task.variant_id, config.batch_size, config.source), GRADIENTS_FILE
             )
-    records = list(latest_by_key(read_records(out_dir, GRADIENTS_FILE), key="key").values())
-    print(render_gradient_summary(pd.DataFrame(records), untrained, config))
+    records = read_gradients(out_dir)
+    print(render_gradient_summary(records[records["variant"] == task.variant_id], untrained, config))
     if config.report:
         from bench.report import write_report
 
@@ -326,5 +329,12 @@ def gradient_curves(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+CURVE = ["task", "variant", "task_params", "model", "model_options", "seq_len", "seed", "state"]
+
+
 def read_gradients(out_dir: Path) -> pd.DataFrame:
-    return pd.DataFrame(list(latest_by_key(read_records(out_dir, GRADIENTS_FILE), key="key").values()))
+    """The newest curve of each task, model, length, seed and state: one measured later (after training, with
+    another batch size) replaces one measured before, instead of being averaged with it."""
+    records = read_records(out_dir, GRADIENTS_FILE)
+    newest = {json.dumps([r.get(field) for field in CURVE], sort_keys=True): r for r in records}
+    return pd.DataFrame(list(newest.values()))

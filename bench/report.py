@@ -70,8 +70,10 @@ def write_report(out_dir: Path) -> Path:
             sections.append(generalisation_section(runs, generalisation, out_dir))
         sections.append(expectations_section(cells, generalisation))
     gradients = read_gradients(out_dir)
-    if not gradients.empty:
-        sections.append(gradients_section(gradients, out_dir))
+    variants = list(dict.fromkeys(gradients["variant"])) if not gradients.empty else []
+    for variant in variants:  # one section per task: curves of different tasks are not averaged together
+        named = variant if len(variants) > 1 else None
+        sections.append(gradients_section(gradients[gradients["variant"] == variant], out_dir, named))
     if not runs.empty:
         sections.append(training_cost_section(runs, cells, out_dir, figures_too=speed.empty))
     if not speed.empty:
@@ -295,16 +297,19 @@ GRADIENTS_TEXT = (
 )
 
 
-def gradients_section(gradients: pd.DataFrame, out_dir: Path) -> Section:
-    n = int(gradients["n_sequences"].iloc[0])
+def gradients_section(gradients: pd.DataFrame, out_dir: Path, variant: str | None = None) -> Section:
+    """One task's curves; ``variant`` names the task when the folder holds several."""
+    n = " or ".join(str(size) for size in sorted(set(gradients["n_sequences"])))
     verdicts = [f"- {v['claim']}: **{v['verdict']}** ({v['evidence']})" for v in gradient_verdicts(gradients)]
     failed = gradients[gradients["status"] != "ok"]
     failures = [f"- {r.model} T={r.seq_len} {r.state}: {r.status}, {r.error}" for r in failed.itertuples()]
     text = "\n\n".join(part for part in [GRADIENTS_TEXT.format(n=n), "\n".join(verdicts), "\n".join(failures)] if part)
-    section = Section("Gradient flow through time", text, tables=[("", gradient_table(gradients))])
+    title = "Gradient flow through time" + (f": {variant}" if variant else "")
+    section = Section(title, text, tables=[("", gradient_table(gradients))])
     curves = gradient_curves(gradients)
     if not curves.empty:
-        path = figures.gradient_flow(curves, out_dir / FIGURES_DIR / "gradient_flow.png")
+        name = f"gradient_flow_{variant.split('/')[0]}.png" if variant else "gradient_flow.png"
+        path = figures.gradient_flow(curves, out_dir / FIGURES_DIR / name)
         section.figures.append(("Gradient norm against distance from the scored output", path))
     return section
 

@@ -133,8 +133,16 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
         "peak_mem_mb": peak_mem,
         "mem_method": memory.method,
         **({"eval_lengths_results": longer} if spec.eval_lengths else {}),
-        "checkpoint": save_checkpoint(model, Path(spec.checkpoint_dir), spec.run_key) if kept else None,
+        **(_keep_weights(model, spec) if kept else {"checkpoint": None}),
     }
+
+
+def _keep_weights(model: torch.nn.Module, spec: RunSpec) -> dict:
+    """The checkpoint's name; a failure to write it (a full disk) is recorded, not allowed to lose the run."""
+    try:
+        return {"checkpoint": save_checkpoint(model, Path(spec.checkpoint_dir), spec.run_key)}
+    except OSError as exc:
+        return {"checkpoint": None, "checkpoint_error": f"{type(exc).__name__}: {exc}"}
 
 
 def _evaluate_at(model: torch.nn.Module, task: tasks.Task, spec: RunSpec, seq_len: int) -> dict:

@@ -169,7 +169,7 @@ def plan_generation(config: SpeedConfig) -> list[GenerationJob]:
     """A sampling job per model (none without --generate); with --from, each names the run it samples."""
     if not config.generate:
         return []
-    runs = trained_runs(config.source, config.task) if config.source is not None else {}
+    runs = trained_runs(config.source, config.task, config.model_options) if config.source is not None else {}
     source = str(config.source) if config.source is not None else None
     jobs = []
     for model in config.models:
@@ -194,17 +194,24 @@ def plan_generation(config: SpeedConfig) -> list[GenerationJob]:
     return jobs
 
 
-def trained_runs(folder: Path, task: str) -> dict[str, dict]:
-    """Per model, the finished run of ``task`` to sample from: at the longest trained length, the one with the
-    lowest validation loss (the chosen learning rate, and the best seed)."""
+def trained_runs(folder: Path, task: str, model_options: dict[str, dict] | None = None) -> dict[str, dict]:
+    """Per model, the finished run of ``task`` that kept its weights, to sample from: at the longest trained
+    length, the one with the lowest validation loss (the chosen learning rate, and the best seed). A model given
+    options must have been trained with them."""
     best: dict[str, dict] = {}
     for record in latest_by_key(read_records(folder)).values():
         if record.get("task") != task or record.get("status") != "ok" or record.get("val_loss") is None:
+            continue
+        if not record.get("checkpoint") or not _trained_with(record, (model_options or {}).get(record["model"])):
             continue
         held = best.get(record["model"])
         if held is None or (record["seq_len"], -record["val_loss"]) > (held["seq_len"], -held["val_loss"]):
             best[record["model"]] = record
     return best
+
+
+def _trained_with(record: dict, options: dict | None) -> bool:
+    return not options or record.get("model_options") == models.full_options(record["model"], options)
 
 
 def run_generation(job: GenerationJob, timeout_s: float | None) -> list[dict]:

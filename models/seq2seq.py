@@ -113,9 +113,11 @@ class Seq2SeqModel(SequenceModel):
         return torch.cat([self.head(source_out), answer_out], dim=1)  # (B, L, D_out)
 
     def _previous_answers(self, answers: torch.Tensor) -> torch.Tensor:
-        """(B, K) true answers -> (B, K) symbols fed to each step: start, then each true answer but the last."""
-        start = torch.full_like(answers[:, :1], self.start, dtype=torch.long)
-        return torch.cat([start, answers[:, :-1].long()], dim=1) if self.classes else start.expand_as(answers)
+        """(B, K) true answers -> (B, K) symbols fed to each step: start, then each true answer but the last.
+        A regression answer is not fed back (K = 1): the start symbol alone, whatever the targets' trailing shape."""
+        B, K = answers.shape[:2]
+        start = torch.full((B, 1), self.start, dtype=torch.long, device=answers.device)
+        return torch.cat([start, answers[:, :-1].long()], dim=1) if self.classes else start.expand(B, K)
 
     def _decode_forced(self, answer_inputs: torch.Tensor, state: torch.Tensor, answers: torch.Tensor) -> torch.Tensor:
         fed = answer_inputs + self.answer_embedding(self._previous_answers(answers))  # (B, K, D)

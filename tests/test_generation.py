@@ -152,11 +152,11 @@ def test_the_trained_run_is_the_longest_length_then_the_lowest_validation_loss(t
 
     def record(model, seq_len, val_loss, key, **extra):
         return {"run_key": key, "task": "copying", "model": model, "seq_len": seq_len, "val_loss": val_loss,
-                "status": "ok", **extra}  # fmt: skip
+                "status": "ok", "checkpoint": f"{key}.pt", **extra}  # fmt: skip
 
     for line in [record("lstm", 8, 0.1, "a"), record("lstm", 16, 0.5, "b"), record("lstm", 16, 0.3, "c"),
                  record("lstm", 32, 0.01, "d", status="diverged"), record("lstm", 64, 0.01, "e", task="adding"),
-                 record("gru", 8, None, "f")]:  # fmt: skip
+                 record("lstm", 16, 0.2, "g", checkpoint=None), record("gru", 8, None, "f")]:  # fmt: skip
         append_record(tmp_path, line)
     assert {model: run["run_key"] for model, run in trained_runs(tmp_path, "copying").items()} == {"lstm": "c"}
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import models
-from bench.checkpoints import CHECKPOINT_DIR, initial_model_of, record_task, trained_model_of
+from bench.checkpoints import CHECKPOINT_DIR, initial_model, initial_model_of, record_task, trained_model_of
 from bench.gradients import (
     GRADIENTS_FILE,
     STATES,
@@ -19,9 +19,10 @@ from bench.gradients import (
     final_step_loss,
     gradient_by_distance,
     gradient_verdicts,
+    read_gradients,
 )
 from bench.seeds import split_generator
-from bench.store import read_records
+from bench.store import append_record, read_records
 from bench.train import evaluate, make_eval_set
 from tests.conftest import TINY_PARAMS, generator, quick_task
 
@@ -84,8 +85,8 @@ def test_curve_summary_of_known_curves():
     flat = curve_summary(np.r_[100.0, np.ones(100)])  # a direct-path spike at d = 0 is not "through time"
     assert flat["decay"] == pytest.approx(0.0, abs=1e-12)
     assert flat["reach"] == pytest.approx(0.0, abs=1e-12)
-    underflow = curve_summary(np.r_[1.0, 0.1, 0.01, 0.001, np.zeros(20)])
-    assert underflow["decay"] == pytest.approx(100.0) and underflow["reach"] is None
+    underflow = curve_summary(np.r_[1.0, 0.1, 0.01, 0.001, np.zeros(20)])  # the far end below float64's range
+    assert underflow["decay"] == pytest.approx(100.0) and underflow["reach"] < -300  # a bound, still a decay
 
 
 def _records(reach: dict[str, float], decay: dict[str, float], state: str = "trained") -> pd.DataFrame:
@@ -136,6 +137,44 @@ def test_a_run_keeps_its_final_weights_and_they_give_its_test_metrics(trained_fo
         initial = initial_model_of(record)
         assert models.count_parameters(initial) == record["n_params"]
         assert evaluate(initial, task, test_set)["loss"] != pytest.approx(record["test_loss"], rel=1e-5)
+
+
+def test_the_initial_weights_are_the_ones_the_run_started_from(tmp_path, cli, tiny_args, monkeypatch):
+    import bench.runner
+
+    started = {}
+
+    def keep_a_copy(name, spec, **kwargs):
+        model = initial_model(name, spec, **kwargs)
+        started[name] = {key: value.clone() for key, value in model.state_dict().items()}
+        return model
+
+    monkeypatch.setattr(bench.runner, "initial_model", keep_a_copy)
+    assert cli(tiny_args(tmp_path / "r", "adding", "--models", "gru,seq2seq", "--seeds", "3")) == 0
+    for record in read_records(tmp_path / "r"):
+        rebuilt = initial_model_of(record).state_dict()
+        assert rebuilt.keys() == started[record["model"]].keys()
+        assert all(torch.equal(rebuilt[key], started[record["model"]][key]) for key in rebuilt)
+
+
+def test_a_checkpoint_that_cannot_be_written_does_not_lose_the_run(tmp_path, cli, tiny_args, monkeypatch):
+    import bench.runner
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bench.runner, "save_checkpoint", disk_full)
+    assert cli(tiny_args(tmp_path / "r", "adding", "--models", "lstm")) == 0
+    (record,) = read_records(tmp_path / "r")
+    assert record["status"] == "ok" and record["checkpoint"] is None and "No space" in record["checkpoint_error"]
+
+
+def test_a_curve_measured_again_replaces_the_older_one(tmp_path):
+    curve = {"task": "adding", "variant": "adding/halves@1", "task_params": {}, "model": "rnn",
+             "model_options": {"layers": 1}, "seq_len": 5, "seed": 0, "state": "init", "status": "ok"}  # fmt: skip
+    append_record(tmp_path, {**curve, "key": "before", "trained_run_key": None}, GRADIENTS_FILE)
+    append_record(tmp_path, {**curve, "key": "after", "trained_run_key": "abc"}, GRADIENTS_FILE)
+    assert list(read_gradients(tmp_path)["key"]) == ["after"]
 
 
 def test_no_checkpoints_keeps_no_weights(tmp_path, cli, tiny_args):

@@ -138,3 +138,13 @@ def test_a_tiny_copying_sweep_compares_it_with_a_single_stream_model(tmp_path, c
     records = read_records(tmp_path)
     assert [(r["model"], r["status"]) for r in records] == [("gru", "ok"), ("seq2seq", "ok")]
     assert abs(records[0]["n_params"] - records[1]["n_params"]) <= 0.1 * TINY_PARAMS  # one budget
+
+
+def test_regression_targets_of_either_shape_feed_only_the_start_symbol():
+    task = quick_task("adding")
+    model = build(task).train()
+    batch = task.sample(3, 6, generator=generator(8))
+    flat = model(batch.x, targets=batch.y)  # (B, L) as the task makes them
+    torch.testing.assert_close(model(batch.x, targets=batch.y[..., None]), flat)  # (B, L, 1) as speed makes them
+    model.eval()
+    torch.testing.assert_close(model(batch.x), flat)  # one answer step: nothing fed back, so no teacher either
