@@ -22,7 +22,6 @@ Summary of each curve:
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,10 +59,8 @@ class GradientJob:
 
     def build(self, task: tasks.Task, out_dir: Path | None) -> models.SequenceModel:
         if self.run is None:
-            options = self.model_options
-            return initial_model(
-                self.model, task.spec, seed=self.seed, target_params=self.target_params, options=options
-            )
+            size, options = self.target_params, self.model_options
+            return initial_model(self.model, task.spec, seed=self.seed, target_params=size, options=options)
         return initial_model_of(self.run) if self.state == "init" else trained_model_of(self.run, out_dir)
 
 
@@ -115,12 +112,12 @@ def curve_summary(norms: np.ndarray) -> dict[str, float | None]:
     return summary
 
 
-def measure(job: GradientJob, task: tasks.Task, variant: str, batch_size: int, source: Path | None) -> dict:
+def measure(job: GradientJob, task: tasks.Task, batch_size: int, source: Path | None) -> dict:
     """One curve as a record; a failure is recorded with its status, never raised."""
-    record = _identity(job, task, variant, batch_size)
+    record = _identity(job, task, batch_size)
     try:
         model = job.build(task, source).double().eval()  # float64: decay measured past float32 underflow
-        test_stream = split_generator(job.seed, "test", variant, job.seq_len, "cpu")
+        test_stream = split_generator(job.seed, "test", task.variant_id, job.seq_len, "cpu")
         norms = gradient_by_distance(model, _as_float64(task.sample(batch_size, job.seq_len, generator=test_stream)))
         record.update(
             status="ok", n_params=models.count_parameters(model), grad_norm=norms.tolist(), **curve_summary(norms)
@@ -136,10 +133,11 @@ def _as_float64(batch: tasks.Batch) -> tasks.Batch:
     return tasks.Batch(x, y, batch.mask)
 
 
-def _identity(job: GradientJob, task: tasks.Task, variant: str, batch_size: int) -> dict:
-    identity = {
+def _identity(job: GradientJob, task: tasks.Task, batch_size: int) -> dict:
+    """What the curve measures, with a failure status until it is measured."""
+    return {
         "task": task.name,
-        "variant": variant,
+        "variant": task.variant_id,
         "task_params": task.params(),
         "model": job.model,
         "model_options": job.model_options,
@@ -149,10 +147,10 @@ def _identity(job: GradientJob, task: tasks.Task, variant: str, batch_size: int)
         "state": job.state,
         "n_sequences": batch_size,
         "trained_run_key": job.run["run_key"] if job.run else None,
+        "clipped_frac": job.run.get("clipped_frac") if job.run and job.state == "trained" else None,
+        "status": "error",
+        "error": None,
     }
-    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    clipped = job.run.get("clipped_frac") if job.run and job.state == "trained" else None
-    return {**identity, "key": key, "clipped_frac": clipped, "status": "error", "error": None}
 
 
 # ---- which curves -------------------------------------------------------------------------------
@@ -207,9 +205,7 @@ def run_gradients(config: GradientsConfig, *, progress: bool = True) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with locked(out_dir):
         for job in tqdm(jobs, desc="gradients", disable=None if progress else True):
-            append_record(
-                out_dir, measure(job, task, task.variant_id, config.batch_size, config.source), GRADIENTS_FILE
-            )
+            append_record(out_dir, measure(job, task, config.batch_size, config.source), GRADIENTS_FILE)
     records = read_gradients(out_dir)
     print(render_gradient_summary(records[records["variant"] == task.variant_id], untrained, config))
     if config.report:

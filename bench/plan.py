@@ -58,8 +58,10 @@ class RunSpec:
 
     def identity(self) -> dict:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
-        where = {"device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "checkpoint_dir", "run_key"}
-        where.add("budget")  # flattened below
+        where = {
+            "device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "checkpoint_dir", "run_key",
+            "budget",  # flattened below
+        }  # fmt: skip
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
         if not self.eval_lengths:  # absent rather than empty: runs without them keep the keys they had
             del fields["eval_lengths"]

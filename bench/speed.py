@@ -207,18 +207,19 @@ def _training_step(
 
 
 def _time_calls(call: Callable[[], object], job: SpeedJob) -> dict:
-    first = _timed(call, job.device)
-    _timed(call, job.device)  # warm-up: caches, allocator, thread pool
-    stats = timing_stats([_timed(call, job.device) for _ in range(job.repeats)])
+    _, first = timed_call(call, job.device)
+    timed_call(call, job.device)  # warm-up: caches, allocator, thread pool
+    stats = timing_stats([timed_call(call, job.device)[1] for _ in range(job.repeats)])
     return {"first_call_ms": first * 1e3, "median_ms": stats.median * 1e3, "iqr_ms": stats.iqr * 1e3}
 
 
-def _timed(call: Callable[[], object], device: str) -> float:
+def timed_call(call: Callable[[], object], device: str) -> tuple[object, float]:
+    """The call's result and its wall seconds, the device synchronised before the clock starts and stops."""
     synchronize(device)
     start = time.perf_counter()
-    call()
+    result = call()
     synchronize(device)
-    return time.perf_counter() - start
+    return result, time.perf_counter() - start
 
 
 def _streaming(model: models.SequenceModel, x: torch.Tensor, job: SpeedJob) -> dict:

@@ -23,7 +23,6 @@ no weights, gets rows of status ``unavailable`` or ``error`` saying so.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,9 +35,9 @@ from bench.config import SpeedConfig
 from bench.env import environment
 from bench.executor import Failure, call_isolated
 from bench.generation import CannotSample, check_can_sample, decode, prefill, timed, window_figures
-from bench.measure import PeakMemory, synchronize
+from bench.measure import PeakMemory
 from bench.runner import configure_torch, failure_status
-from bench.speed import random_batch, tensor_bytes, warm_up
+from bench.speed import random_batch, tensor_bytes, timed_call, warm_up
 from bench.store import latest_by_key, read_records
 from tasks.base import TaskSpec
 
@@ -117,7 +116,6 @@ def _sample_timed(job: GenerationJob, deadline: float) -> tuple[dict, dict[int, 
     memory = PeakMemory(job.device, fresh_process=True)
     memory.start()
     model = _sampling_model(job, spec).to(job.device).eval()
-    check_can_sample(model)
     common = {"n_params": models.count_parameters(model), "mem_method": memory.method}
     prompt = random_batch(spec, job.batch_size, PROMPT_TOKENS, job.device)[0]  # (B, P)
     generator = torch.Generator(job.device).manual_seed(0)
@@ -125,7 +123,8 @@ def _sample_timed(job: GenerationJob, deadline: float) -> tuple[dict, dict[int, 
     seconds: list[float] = []
     reached: dict[int, dict] = {}
     with torch.inference_mode(), autocast:
-        (logits, state), common["prompt_ms"] = _timed_call(lambda: prefill(model, prompt), job.device)
+        (logits, state), prompt_s = timed_call(lambda: prefill(model, prompt), job.device)
+        common["prompt_ms"] = prompt_s * 1e3
         stream = decode(model, logits, state, temperature=job.temperature, generator=generator)
         try:
             for (_, state), elapsed in timed(stream, job.device):
@@ -143,15 +142,6 @@ def _sample_timed(job: GenerationJob, deadline: float) -> tuple[dict, dict[int, 
         except Exception as exc:  # noqa: BLE001 - the lengths reached before it keep their figures
             return common, reached, (failure_status(exc), f"{type(exc).__name__}: {exc} (after {len(seconds)} tokens)")
     raise AssertionError("decode() is endless")
-
-
-def _timed_call(call: Callable[[], object], device: str) -> tuple[object, float]:
-    """The call's result and its wall time in ms."""
-    synchronize(device)
-    start = time.perf_counter()
-    result = call()
-    synchronize(device)
-    return result, (time.perf_counter() - start) * 1e3
 
 
 def _sampling_model(job: GenerationJob, spec: TaskSpec) -> models.SequenceModel:

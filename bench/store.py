@@ -84,9 +84,9 @@ def read_records(out_dir: Path, filename: str = RUNS_FILE) -> list[dict]:
     return records
 
 
-def latest_by_key(records: list[dict], key: str = "run_key") -> dict[str, dict]:
-    """The newest record of each key (the store is append-only, so the last one)."""
-    return {record[key]: record for record in records if key in record}
+def latest_by_key(records: list[dict]) -> dict[str, dict]:
+    """The newest record of each run_key (the store is append-only, so the last one)."""
+    return {record["run_key"]: record for record in records if "run_key" in record}
 
 
 def write_manifest(out_dir: Path, manifest: dict) -> None:

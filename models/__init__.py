@@ -43,28 +43,16 @@ class Family:
     default: bool = True  # one of the families every comparison runs unless told otherwise
 
 
+def _recurrent(cell: str, options: type, description: str) -> Family:
+    """A family on one of torch's fused recurrent modules."""
+    backbone, check = functools.partial(RNNBackbone, cell), functools.partial(check_spec, cell)
+    return Family(options, backbone, RNNBackbone.width_multiple, description, check)
+
+
 MODELS: dict[str, Family] = {
-    "rnn": Family(
-        RNNOptions,
-        functools.partial(RNNBackbone, "rnn"),
-        RNNBackbone.width_multiple,
-        "tanh RNN (nn.RNN)",
-        functools.partial(check_spec, "rnn"),
-    ),
-    "lstm": Family(
-        LSTMOptions,
-        functools.partial(RNNBackbone, "lstm"),
-        RNNBackbone.width_multiple,
-        "LSTM (nn.LSTM)",
-        functools.partial(check_spec, "lstm"),
-    ),
-    "gru": Family(
-        RNNOptions,
-        functools.partial(RNNBackbone, "gru"),
-        RNNBackbone.width_multiple,
-        "GRU (nn.GRU)",
-        functools.partial(check_spec, "gru"),
-    ),
+    "rnn": _recurrent("rnn", RNNOptions, "tanh RNN (nn.RNN)"),
+    "lstm": _recurrent("lstm", LSTMOptions, "LSTM (nn.LSTM)"),
+    "gru": _recurrent("gru", RNNOptions, "GRU (nn.GRU)"),
     "transformer": Family(
         TransformerOptions, TransformerBackbone, TransformerBackbone.width_multiple, "pre-norm causal Transformer, RoPE"
     ),

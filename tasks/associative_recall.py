@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tasks.base import SOLVED_ACCURACY, Batch, RecallTask, TaskSpec, tail_mask, tail_metrics
+from tasks.base import SOLVED_ACCURACY, Batch, RecallTask, TaskSpec, tail_mask, tail_metrics, tail_spec
 
 NOISE = 0
 
@@ -62,15 +62,7 @@ class AssociativeRecallTask(RecallTask):
 
     @property
     def spec(self) -> TaskSpec:
-        size = 1 + self.n_keys + self.n_values
-        return TaskSpec(
-            input_kind="tokens",
-            input_size=size,
-            output_kind="classes",
-            output_size=size,
-            scored="tail",
-            answer_length=self.n_queries,
-        )
+        return tail_spec(1 + self.n_keys + self.n_values, self.n_queries)
 
     def total_length(self, seq_len: int) -> int:
         return 2 * self.n_pairs + seq_len + self.n_queries

@@ -49,6 +49,18 @@ def tail_metrics(output: torch.Tensor, y: torch.Tensor, n_scored: int) -> dict[s
     return {"loss": loss, "accuracy": (scored.argmax(dim=-1) == targets).float().mean()}
 
 
+def tail_spec(vocab_size: int, n_scored: int) -> TaskSpec:
+    """A token task whose answer is its last ``n_scored`` steps, classes over its own vocabulary."""
+    return TaskSpec(
+        input_kind="tokens",
+        input_size=vocab_size,
+        output_kind="classes",
+        output_size=vocab_size,
+        scored="tail",
+        answer_length=n_scored,
+    )
+
+
 def tail_mask(like: torch.Tensor, n_scored: int) -> torch.Tensor:
     """(B, L) bool, true on the last ``n_scored`` steps."""
     mask = torch.zeros_like(like, dtype=torch.bool)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import torch
 
-from tasks.base import SOLVED_ACCURACY, Batch, RecallTask, TaskSpec, tail_mask, tail_metrics
+from tasks.base import SOLVED_ACCURACY, Batch, RecallTask, TaskSpec, tail_mask, tail_metrics, tail_spec
 
 NOISE = 0
 
@@ -71,15 +71,7 @@ class SelectiveCopyingTask(RecallTask):
 
     @property
     def spec(self) -> TaskSpec:
-        size = self.vocab_size
-        return TaskSpec(
-            input_kind="tokens",
-            input_size=size,
-            output_kind="classes",
-            output_size=size,
-            scored="tail",
-            answer_length=self.n_symbols,
-        )
+        return tail_spec(self.vocab_size, self.n_symbols)
 
     def total_length(self, seq_len: int) -> int:
         return seq_len + 1 + self.n_symbols
