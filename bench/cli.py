@@ -1,4 +1,8 @@
-"""Command line: ``python -m bench run|speed|report|list``. Parses, validates, then calls one function."""
+"""Command line: ``python -m bench run|speed|gradients|report|list``.
+
+Parses, validates into one typed config, calls one command, then prints the command's summary (the
+report's sections rendered for the terminal) and writes the folder's report.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.config import ConfigError, load_config, load_gradients_config, load_speed_config, parse_option_flags
-from bench.store import StoreBusy
+import models
+from bench.config import load_config, load_gradients_config, load_speed_config, parse_option_flags
+from bench.errors import ConfigError
+from bench.report.render import render_terminal
+from bench.report.write import REPORT_HTML, gradient_summary, run_summary, speed_summary, write_report, write_reports
+from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
+from bench.store.jsonl import StoreBusy
 
 RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by argparse
     "task": "task to train on (see `list`)",
@@ -157,38 +166,33 @@ def _add_source(parser: argparse.ArgumentParser, help_text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "list":
-        from bench.listing import render_listing
+        from bench.commands.listing import render_listing
 
         print(render_listing())
         return 0
     if args.command == "report":
-        from bench.report import write_reports
-
-        return _run_command("report", lambda: args.dirs, write_reports, progress=False)
+        return _run_command("report", lambda: args.dirs, do_report, progress=False)
     progress = not args.no_progress
     if args.command == "gradients":
-        from bench.gradients import run_gradients
 
         def load_gradients() -> Any:
             flags = {k: getattr(args, k) for k in [*GRADIENT_FLAGS, *GRADIENT_SWITCHES, "source"]}
             return load_gradients_config({**flags, "model_options": parse_option_flags(args.option)})
 
-        return _run_command("gradients", load_gradients, run_gradients, progress)
+        return _run_command("gradients", load_gradients, do_gradients, progress)
     if args.command == "speed":
-        from bench.speed import run_speed
 
         def load_speed() -> Any:
             flags = {k: getattr(args, k) for k in [*SPEED_FLAGS, *SPEED_SWITCHES, "source"]}
             return load_speed_config({**flags, "model_options": parse_option_flags(args.option)})
 
-        return _run_command("speed", load_speed, run_speed, progress)
-    from bench.sweep import run_sweep
+        return _run_command("speed", load_speed, do_speed, progress)
 
     def load_run() -> Any:
         flags = {k: getattr(args, k) for k in [*RUN_FLAGS, *SWITCHES]}
         return load_config({**flags, "model_options": parse_option_flags(args.option)}, args.config)
 
-    return _run_command("run", load_run, run_sweep, progress)
+    return _run_command("run", load_run, do_run, progress)
 
 
 def _run_command(name: str, load: Callable[[], Any], execute: Callable[..., Any], progress: bool) -> int:
@@ -201,3 +205,50 @@ def _run_command(name: str, load: Callable[[], Any], execute: Callable[..., Any]
     except KeyboardInterrupt:
         return 130  # the command has said what was kept and how to resume
     return 0
+
+
+MODEL_ORDER = list(models.MODELS)  # every table and figure lists models in the registry's order
+
+# The do_* functions are what each subcommand does once its config is valid (tests replace them to stop there).
+
+
+def do_run(config, progress: bool) -> None:
+    from bench.sweep.run import run_sweep  # torch's training stack loads only for the commands that train
+
+    records = run_sweep(config, progress=progress)
+    print(render_terminal(run_summary(records, config.out_dir, MODEL_ORDER)))
+    print(f"\nResults: {config.out_dir / RUNS_FILE} ({len(records)} runs)")
+    if config.report:
+        _written(write_report(config.out_dir, MODEL_ORDER))
+
+
+def do_speed(config, progress: bool) -> None:
+    from bench.commands.speed import run_speed
+
+    rows = run_speed(config, progress=progress)
+    print(render_terminal(speed_summary(rows, config.out_dir, MODEL_ORDER)))
+    print(f"\nResults: {config.out_dir / SPEED_FILE} ({len(rows)} rows)")
+
+
+def do_gradients(config, progress: bool) -> None:
+    from bench.commands.gradients import run_gradients
+
+    records, untrained = run_gradients(config, progress=progress)
+    summary = render_terminal(gradient_summary(records, config.out_dir, MODEL_ORDER))
+    print(summary or "No curve was measured.")
+    if untrained:
+        where = config.source or "the results folder"
+        print(f"\nAt initialisation only (no trained run with weights in {where}): {', '.join(untrained)}.")
+        print(f"Train them with `python -m bench run --task {config.task}` for the trained curves.")
+    print(f"\nCurves: {config.out_dir / GRADIENTS_FILE}")
+    if config.report:
+        _written(write_report(config.out_dir, MODEL_ORDER))
+
+
+def do_report(dirs: list[Path], progress: bool) -> None:
+    for path in write_reports(dirs, MODEL_ORDER):
+        _written(path)
+
+
+def _written(report_md: Path) -> None:
+    print(f"Report: {report_md} and {report_md.with_name(REPORT_HTML)}")

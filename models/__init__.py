@@ -4,6 +4,10 @@ Every family is built around the same encoder and head (``models.base``). Given 
 parameter target instead of a width, the width is solved so the trainable parameter
 count lands as close to the target as the family's width granularity allows, and
 must be within ``PARAM_TOLERANCE`` of it.
+
+A family declares its traits (``models.base.TRAITS``) and may offer hooks: the backbone's
+``core_layer`` and the options' ``traits`` and ``check_length``. Code outside ``models/``
+asks through ``model_traits``, ``check_length`` and ``core_layer_name``, never by name.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.base import SequenceModel, count_parameters
+from models.base import TRAITS, SequenceModel, count_parameters, state_bytes
 from models.rnn import LSTMOptions, RNNBackbone, RNNOptions, check_spec
 from models.seq2seq import Seq2SeqBackbone, Seq2SeqModel, Seq2SeqOptions
 from models.seq2seq import check_spec as check_seq2seq_spec
@@ -36,6 +40,7 @@ class Family:
     backbone: Callable[[int, Any], nn.Module]  # (width, options) -> backbone
     width_multiple: Callable[[Any], int]
     description: str
+    traits: frozenset[str]  # words of models.base.TRAITS; options may add some (their ``traits()``)
     # Raises ValueError when these options cannot serve a task of this spec (e.g. a bidirectional RNN would see
     # the answer on a task scored at every step).
     check_spec: Callable[[TaskSpec, Any], None] = lambda spec, options: None
@@ -43,25 +48,37 @@ class Family:
     default: bool = True  # one of the families every comparison runs unless told otherwise
 
 
-def _recurrent(cell: str, options: type, description: str) -> Family:
+def _recurrent(cell: str, options: type, description: str, traits: set[str]) -> Family:
     """A family on one of torch's fused recurrent modules."""
     backbone, check = functools.partial(RNNBackbone, cell), functools.partial(check_spec, cell)
-    return Family(options, backbone, RNNBackbone.width_multiple, description, check)
+    traits = frozenset({"recurrent", "fixed_state", *traits})
+    return Family(options, backbone, RNNBackbone.width_multiple, description, traits, check)
 
 
 MODELS: dict[str, Family] = {
-    "rnn": _recurrent("rnn", RNNOptions, "tanh RNN (nn.RNN)"),
-    "lstm": _recurrent("lstm", LSTMOptions, "LSTM (nn.LSTM)"),
-    "gru": _recurrent("gru", RNNOptions, "GRU (nn.GRU)"),
+    "rnn": _recurrent("rnn", RNNOptions, "tanh RNN (nn.RNN)", set()),
+    "lstm": _recurrent("lstm", LSTMOptions, "LSTM (nn.LSTM)", {"gated"}),
+    "gru": _recurrent("gru", RNNOptions, "GRU (nn.GRU)", {"gated"}),
     "transformer": Family(
-        TransformerOptions, TransformerBackbone, TransformerBackbone.width_multiple, "pre-norm causal Transformer, RoPE"
+        TransformerOptions,
+        TransformerBackbone,
+        TransformerBackbone.width_multiple,
+        "pre-norm causal Transformer, RoPE",
+        frozenset({"attention", "one_hop"}),
     ),
-    "ssm": Family(SSMOptions, SSMBackbone, SSMBackbone.width_multiple, "diagonal SSM (S4D-Lin), FFT convolution"),
+    "ssm": Family(
+        SSMOptions,
+        SSMBackbone,
+        SSMBackbone.width_multiple,
+        "diagonal SSM (S4D-Lin), FFT convolution",
+        frozenset({"ssm", "time_invariant", "fixed_state", "one_hop"}),
+    ),
     "seq2seq": Family(
         Seq2SeqOptions,
         Seq2SeqBackbone,
         Seq2SeqBackbone.width_multiple,
         "GRU encoder-decoder: teacher forcing in training, greedy decoding at test",
+        frozenset({"recurrent", "gated"}),  # its decoder restarts at the answer: no streaming state
         check_seq2seq_spec,
         Seq2SeqModel,
         default=False,  # a variant of the GRU for the classic lessons, not one of the five families compared
@@ -72,14 +89,20 @@ DEFAULT_MODELS = [name for name, family in MODELS.items() if family.default]
 __all__ = [
     "DEFAULT_MODELS",
     "MODELS",
+    "PARAM_TOLERANCE",
+    "TRAITS",
     "SequenceModel",
     "build_model",
     "check_fits_task",
+    "check_length",
+    "core_layer_name",
     "count_parameters",
     "full_options",
     "model_options",
+    "model_traits",
     "parse_options",
     "solve_width",
+    "state_bytes",
 ]
 
 
@@ -105,6 +128,32 @@ def build_model(
 def check_fits_task(name: str, spec: TaskSpec, **options) -> None:
     """Raises ValueError, naming the option and the task's scoring, when the model cannot serve the task."""
     _family(name).check_spec(spec, parse_options(name, options))
+
+
+def model_traits(name: str, options: dict) -> list[str]:
+    """The family's traits with those its options add, sorted: what a record stores."""
+    parsed = parse_options(name, options)
+    extra = parsed.traits() if hasattr(parsed, "traits") else set()
+    return sorted(_family(name).traits | extra)
+
+
+def check_length(name: str, options: dict, length: int) -> None:
+    """Raises ValueError when the family, at these options, cannot take sequences of ``length`` steps."""
+    parsed = parse_options(name, options)
+    if hasattr(parsed, "check_length"):
+        parsed.check_length(length)
+
+
+def core_layer_name(name: str, spec: TaskSpec, options: dict) -> str | None:
+    """The class name of the layer ``bench speed --bare`` times for this family, None if it has none.
+
+    Raises ValueError, naming the option, when these options leave no single layer to time."""
+    family = _family(name)
+    parsed = parse_options(name, options)
+    width = family.width_multiple(parsed)
+    with torch.device("meta"):  # shapes only: nothing allocated, nothing initialised
+        layer = family.model(spec, family.backbone(width, parsed), width).core_layer()
+    return type(layer).__name__ if layer is not None else None
 
 
 @functools.lru_cache(maxsize=256)

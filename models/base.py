@@ -4,6 +4,11 @@ Every model maps ``(B, L, ...) -> (B, L, D_out)`` causally, and streams one step
 time through ``init_state`` / ``step``. The trainer only ever sees ``SequenceModel``,
 so it never asks which family it holds.
 
+What the harness may ask of a family goes through traits (``TRAITS``: what kind of model
+it is, for the published-outcome checks) and three hooks, each with a default here:
+``core_layer`` (the layer ``bench speed --bare`` times alone), ``state_bytes`` (the size of
+a streaming state) and the options' ``check_length`` (a length the family cannot take).
+
 Dimension letters: ``B`` batch, ``L`` length, ``D`` model width, ``C`` input channels,
 ``V`` vocabulary size.
 """
@@ -16,6 +21,21 @@ import torch
 from torch import nn
 
 from tasks.base import TaskSpec
+
+# The vocabulary of traits a family may declare. Published outcomes speak about kinds of model
+# ("a time-invariant SSM", "fixed-state recurrent models"), and the harness finds the families that
+# are of that kind through these words, never through their names.
+TRAITS: dict[str, str] = {
+    "recurrent": "a nonlinear recurrence carried step by step (the classic RNN cells)",
+    "gated": "multiplicative gates decide what the state keeps",
+    "attention": "softmax attention over every earlier step",
+    "ssm": "a linear state-space layer",
+    "time_invariant": "the state update ignores the input (LTI): the layer is a fixed convolution",
+    "selective": "the state update depends on the input",
+    "fixed_state": "streams with a state whose size does not grow with the sequence",
+    "one_hop": "every earlier step reaches an output in one hop (attention, a convolution kernel)",
+    "absolute_positions": "positions enter as absolute codes added to the input (option positions)",
+}
 
 
 class Backbone(Protocol):
@@ -63,6 +83,26 @@ class SequenceModel(nn.Module):
         """One time step: x_t is (B,) tokens or (B, C) reals; returns ((B, D_out), new state)."""
         h_t, state = self.backbone.step(self.encoder(x_t), state)  # (B, D)
         return self.head(h_t), state
+
+    def core_layer(self) -> nn.Module | None:
+        """The family's core layer, timed alone by ``bench speed --bare``; None for a family without one.
+
+        Raises ValueError, naming the option, when these options leave no single layer to time."""
+        hook = getattr(self.backbone, "core_layer", None)
+        return hook() if hook is not None else None
+
+
+def state_bytes(state: Any) -> int:
+    """Bytes a streaming state holds: its tensors, or what a cache with spare capacity has filled (``filled()``)."""
+    if hasattr(state, "filled"):
+        return state_bytes(state.filled())
+    if isinstance(state, torch.Tensor):
+        return state.numel() * state.element_size()
+    if isinstance(state, list | tuple):
+        return sum(state_bytes(item) for item in state)
+    if isinstance(state, dict):
+        return sum(state_bytes(item) for item in state.values())
+    return 0
 
 
 def step_blocks(blocks: nn.ModuleList, h_t: torch.Tensor, states: list) -> tuple[torch.Tensor, list]:

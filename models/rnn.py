@@ -2,7 +2,7 @@
 
 ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` dispatch to cuDNN on GPU. On CPU only the LSTM
 reaches oneDNN; GRU and tanh RNN run a C++ time loop, so the GRU is 2-3x slower than
-the LSTM there. That is a dispatch effect we report, not hide (DESIGN.md §3).
+the LSTM there. That is a dispatch effect we report, not hide (docs/design.md, measured facts).
 
 Options (all three families):
 
@@ -11,7 +11,7 @@ Options (all three families):
   ``h <- h + layer(h)`` between them (residual stacked LSTMs: Wu et al. 2016, GNMT;
   width is constant, so the add needs no projection). ``residual=true, layers=1`` is one
   residual layer. Without it, one torch module with ``num_layers=layers`` (``self.rnn``,
-  which ``bench speed --bare`` times alone).
+  the ``core_layer`` that ``bench speed --bare`` times alone).
 - ``bidirectional`` (default false): each layer also runs backwards in time (Schuster &
   Paliwal 1997); its (B, L, 2D) output goes back to D through a Linear, so the head and
   residual adds are unchanged (without ``residual``, torch passes the 2D output between its
@@ -84,6 +84,7 @@ class RNNBackbone(nn.Module):
     def __init__(self, cell: str, width: int, options: RNNOptions):
         super().__init__()
         make = CELLS[cell]
+        self.cell = cell
         kwargs = {"batch_first": True, "bidirectional": options.bidirectional}
         self.residual = options.residual
         if options.residual:
@@ -101,6 +102,14 @@ class RNNBackbone(nn.Module):
     @staticmethod
     def width_multiple(options: RNNOptions) -> int:
         return 1
+
+    def core_layer(self) -> nn.RNNBase:
+        """The single torch module, timed alone by ``bench speed --bare``; a residual or bidirectional stack has
+        none."""
+        changed = [name for name, on in (("residual", self.residual), ("bidirectional", not self.streams)) if on]
+        if changed:
+            raise ValueError(f"times {self.cell}'s single torch module; not with option {changed[0]}=true")
+        return self.rnn
 
     def modules_in_order(self) -> list[nn.RNNBase]:
         return list(self.stack) if self.residual else [self.rnn]

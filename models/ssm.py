@@ -12,7 +12,7 @@ with zero-order-hold discretisation ``lambda = exp(dt A)`` and ``B`` folded into
 Training uses the convolution form ``y = K * u`` with ``K_l = 2 Re(sum_n C'_n lambda_n^l)``,
 computed by FFT. Building K as an (D, N, L) complex exponential is the CPU bottleneck;
 instead ``lambda^l`` with ``l = T j + t`` is written ``lambda^(T j) * lambda^t`` (T ~ sqrt L),
-which turns K into one batched real matmul (DESIGN.md §3). Streaming uses the recurrence,
+which turns K into one batched real matmul (docs/design.md, measured facts). Streaming uses the recurrence,
 with (lambda, C') discretised once and cached on the kernel, so a step is the recurrence alone.
 
 Two options keep the slow textbook forms runnable, so ``bench speed`` can measure what the
@@ -207,6 +207,10 @@ class SSMBackbone(nn.Module):
         for block in self.blocks:
             h = block(h)
         return h
+
+    def core_layer(self) -> S4DLayer:
+        """One S4D layer, timed alone by ``bench speed --bare`` to compare its kernel options layer to layer."""
+        return self.blocks[0].ssm
 
     def init_state(self, batch_size: int):
         return [block.ssm.init_state(batch_size) for block in self.blocks]

@@ -2,7 +2,7 @@
 
 Attention goes through ``F.scaled_dot_product_attention(..., is_causal=True)`` with no
 materialised mask and no attention dropout, which keeps the fused kernels whose memory
-grows linearly in L (DESIGN.md §3). Rotary position encoding (Su et al. 2021, RoFormer)
+grows linearly in L (docs/design.md, measured facts). Rotary position encoding (Su et al. 2021, RoFormer)
 rotates queries and keys by their absolute position, so relative offsets enter the
 scores and nothing limits the length. Streaming uses a key/value cache in buffers that
 double when full, so appending a step costs amortised O(1) instead of copying the whole
@@ -62,6 +62,10 @@ class TransformerOptions:
             raise ValueError(f"transformer positions must be one of {', '.join(POSITIONS)}; got {self.positions!r}")
         if self.max_positions < 1:
             raise ValueError(f"transformer max_positions must be >= 1, got {self.max_positions}")
+
+    def traits(self) -> set[str]:
+        """Traits these options add to the family's: absolute codes added to the input."""
+        return {"absolute_positions"} if self.positions in ("sinusoidal", "learned") else set()
 
     def check_length(self, length: int) -> None:
         """A learned table has no row past its end: refuse such a length, whatever asks for it."""

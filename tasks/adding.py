@@ -1,4 +1,4 @@
-"""The adding problem, modern variant (Arjovsky, Shah & Bengio 2016; REFERENCE.md §1).
+"""The adding problem, modern variant (Arjovsky, Shah & Bengio 2016; docs/tasks.md).
 
 Input ``(T, 2)``: channel 0 holds i.i.d. U[0, 1] values; channel 1 is all zeros except
 two 1s, the first at a uniform position in ``[0, T//2)`` and the second in ``[T//2, T)``.
@@ -7,7 +7,7 @@ The target is the sum of the two marked values, read at the last step only; loss
 Trivial baseline: always predict 1, MSE = Var(U1 + U2) = 1/6. Solved: MSE < 0.01.
 Accuracy: fraction of sequences with |error| < 0.04 (Hochreiter & Schmidhuber 1997).
 
-Worked example (pinned by ``tests/test_tasks.py``)::
+Worked example (run as a doctest)::
 
     >>> task = AddingTask()
     >>> b = task.sample(1, 4, generator=torch.Generator().manual_seed(0))

@@ -1,4 +1,4 @@
-"""Multi-query associative recall (Arora et al. 2023, "Zoology"; Ba et al. 2016; REFERENCE.md §3).
+"""Multi-query associative recall (Arora et al. 2023, "Zoology"; Ba et al. 2016; docs/tasks.md).
 
 A sequence lists ``n_pairs`` key-value pairs, then, after a gap, asks for the values of
 ``n_queries`` of those keys: a model must store an association per key and look it up by
@@ -14,7 +14,7 @@ Loss: cross-entropy over the ``n_queries`` query steps only, so the memoryless b
 uniform guess among the values) is ``ln n_values`` with accuracy ``1/n_values``. Solved:
 query accuracy >= 0.99.
 
-Worked example (pinned by ``tests/test_tasks.py``)::
+Worked example (run as a doctest)::
 
     >>> task = AssociativeRecallTask(n_pairs=2, n_queries=2, n_keys=4, n_values=4)
     >>> b = task.sample(1, 1, generator=torch.Generator().manual_seed(2))

@@ -93,6 +93,16 @@ class Task(ABC):
     def params(self) -> dict:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
+    def facts(self) -> dict[str, object]:
+        """What a reader of its results needs to know, stored in every record: the analysis reads these, never
+        the task itself."""
+        return {
+            "metric": self.primary_metric,
+            "higher_is_better": self.higher_is_better,
+            "solved_rule": self.solved_rule,
+            "solved_threshold": self.solved_threshold,
+        }
+
     def total_length(self, seq_len: int) -> int:
         """Number of time steps of a sequence whose task length parameter is ``seq_len``."""
         return seq_len
@@ -102,7 +112,7 @@ class Task(ABC):
 
     @abstractmethod
     def baseline(self, seq_len: int) -> dict[str, float]:
-        """Analytic loss and metrics of the trivial model (REFERENCE.md)."""
+        """Analytic loss and metrics of the trivial model (docs/tasks.md)."""
 
     @abstractmethod
     def metrics(self, output: torch.Tensor, batch: Batch) -> dict[str, torch.Tensor]:

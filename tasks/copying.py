@@ -1,4 +1,4 @@
-"""The copying memory task, Arjovsky et al. (2016) layout (REFERENCE.md §2).
+"""The copying memory task, Arjovsky et al. (2016) layout (docs/tasks.md).
 
 Alphabet: 0 blank, 1..8 data symbols, 9 delimiter. For a delay ``T`` a sequence has
 ``T + 20`` steps: 10 data symbols drawn i.i.d. from 1..8, then ``T - 1`` blanks, the
@@ -17,7 +17,7 @@ sequence to the same ``T + 20`` steps, so a model must watch for the delimiter i
 counting. Its ``baseline`` is the fixed layout's: the loss of a predictor told where the
 recall is (a memoryless model, not told, does worse); recall accuracy at chance is still 1/8.
 
-Worked example, with ``n_symbols=3`` to keep it short (pinned by ``tests/test_tasks.py``)::
+Worked example, with ``n_symbols=3`` to keep it short (run as a doctest)::
 
     >>> task = CopyingTask(n_symbols=3)
     >>> b = task.sample(1, 2, generator=torch.Generator().manual_seed(0))

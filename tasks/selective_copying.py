@@ -1,4 +1,4 @@
-"""Selective copying (Gu & Dao 2023, "Mamba", §4.1 and Table 1; REFERENCE.md §3).
+"""Selective copying (Gu & Dao 2023, "Mamba", §4.1 and Table 1; docs/tasks.md).
 
 Copying with the data tokens scattered: a model must pick them out of noise by content,
 not by position, which a time-invariant model (a diagonal LTI SSM, a fixed convolution)
@@ -15,7 +15,7 @@ accuracy is ``1/D``. Solved: recall accuracy >= 0.99. Defaults are the paper's (
 vocabulary 16 including noise: here noise, 14 symbols and the delimiter); the ``quick``
 preset uses 4 tokens over 6 symbols.
 
-Worked example (pinned by ``tests/test_tasks.py``)::
+Worked example (run as a doctest)::
 
     >>> task = SelectiveCopyingTask(n_symbols=2, vocab_size=5)
     >>> b = task.sample(1, 5, generator=torch.Generator().manual_seed(0))

@@ -34,7 +34,7 @@ TINY_PARAMS = 7000
 
 def quick_task(name: str) -> tasks.Task:
     """The task at the quick preset's parameters: the size the models are tested at."""
-    from bench.presets import PRESETS
+    from bench.config.presets import PRESETS
 
     return tasks.get_task(name, **PRESETS["quick"]["task_params"].get(name, {}))
 

@@ -10,7 +10,7 @@ import models
 import tasks
 from bench.cli import RUN_FLAGS
 from bench.config import ConfigError, SweepConfig, load_config
-from bench.presets import PRESETS
+from bench.config.presets import PRESETS
 
 
 def flags(**given) -> dict:
@@ -43,7 +43,7 @@ def test_option_flags_are_typed_and_merge_over_the_file(tmp_path, cli, monkeypat
     path = tmp_path / "sweep.toml"
     path.write_text("[model_options.ssm]\nlayers = 3\nstate_size = 8\n")
     seen = []
-    monkeypatch.setattr("bench.sweep.run_sweep", lambda config, **_: seen.append(config))
+    monkeypatch.setattr("bench.cli.do_run", lambda config, **_: seen.append(config))
     argv = ["run", "--task", "adding", "--config", str(path), "--option", "ssm.kernel=vandermonde",
             "--option", "ssm.layers=1", "--option", "ssm.dt_max=0.2"]  # fmt: skip
     assert cli(argv) == 0
@@ -168,7 +168,7 @@ def no_sweep(monkeypatch):
     def run_sweep(config, **_):
         pytest.fail(f"the configuration was accepted: {config!r}")
 
-    monkeypatch.setattr("bench.sweep.run_sweep", run_sweep)
+    monkeypatch.setattr("bench.cli.do_run", run_sweep)
 
 
 @pytest.mark.parametrize("argv, toml, words", BAD_INPUTS)

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.config import load_config
-from bench.engines import gpu_slots
-from bench.plan import plan
-from bench.store import read_records
+from bench.engines.local import gpu_slots
+from bench.store.jsonl import read_records
+from bench.sweep.plan import plan
 from tests.test_config_cli import flags
 from tests.test_reliability import ROOT
 
@@ -89,8 +89,8 @@ def test_a_sweep_through_local_ray(local_ray, one_at_a_time, tmp_path, cli):
 
 
 def test_a_run_raising_in_a_ray_worker_is_an_error_record(local_ray, tmp_path, cli, monkeypatch):
-    import bench.engine_ray  # after the fixture skipped, where Ray is not installed
-    from bench.executor import run_isolated
+    import bench.engines.ray  # after the fixture skipped, where Ray is not installed
+    from bench.engines.isolation import run_isolated
 
     def raise_for_gru(spec):  # pickled by value into the Ray worker
         if spec.model == "gru":
@@ -115,8 +115,8 @@ def test_a_sweep_through_submitit_local(one_at_a_time, tmp_path, cli):
 
 def test_a_failing_submitit_job_is_an_error_record(tmp_path, cli, monkeypatch):
     pytest.importorskip("submitit")
-    import bench.engine_slurm
-    from bench.executor import run_isolated
+    import bench.engines.slurm
+    from bench.engines.isolation import run_isolated
 
     def raise_for_gru(spec):
         if spec.model == "gru":

@@ -8,11 +8,11 @@ import torch
 
 import models
 import tasks
+from bench.analysis.outcomes import expectation_table
 from bench.config import ConfigError, load_config
-from bench.expectations import expectation_table
-from bench.plan import plan
-from bench.report import REPORT_MD
-from bench.store import read_records
+from bench.report.write import REPORT_MD
+from bench.store.jsonl import read_records
+from bench.sweep.plan import plan
 from tests.test_config_cli import flags
 from tests.test_run_e2e import run_capturing_stdout
 
@@ -105,7 +105,8 @@ def test_a_model_evaluated_at_2x_records_the_extra_metrics_and_the_report_shows_
 
 def cells(task: str, metrics: dict[str, float], solved: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame([{"task": task, "model": m, "seq_len": 64, "n_seeds": 1, "metric_mean": v,
-                          "solved_frac": solved, "baseline": 0.17} for m, v in metrics.items()])  # fmt: skip
+                          "solved_frac": solved, "baseline": 0.17, "model_traits": ",".join(models.model_traits(m, {}))}
+                         for m, v in metrics.items()])  # fmt: skip
 
 
 @pytest.mark.parametrize("ssm, transformer, verdict", [(0.2, 0.95, "confirmed"), (0.9, 0.5, "contradicted"),
@@ -117,7 +118,8 @@ def test_selective_copying_expects_the_ssm_far_below_attention(ssm, transformer,
 
 def test_absolute_positions_are_expected_to_degrade_past_the_trained_length():
     results = pd.DataFrame([
-        {"task": "copying", "model": "transformer", "positions": "learned", "ratio": r, "value": v}
+        {"task": "copying", "model": "transformer", "ratio": r, "value": v,
+         "model_traits": models.model_traits("transformer", {"positions": "learned"})}
         for r, v in ((1.0, 0.95), (2.0, 0.3))
     ])  # fmt: skip
     table = expectation_table(cells("copying", {"ssm": 1.0}, solved=1.0), results)

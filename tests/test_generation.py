@@ -4,24 +4,32 @@ and `python -m bench speed --generate` (with and without --from) as rows, tables
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
-import bench.generation
+import bench.commands.generation
 import models
 import tasks
-from bench.generation import CannotSample, sample, window, window_figures
-from bench.report import FIGURES_DIR, REPORT_MD
-from bench.speed import SPEED_FILE
-from bench.speed_sampling import GenerationJob, measure_generation, trained_runs
-from bench.speed_tables import render_speed
-from bench.store import read_records
+from bench.commands.generation import CannotSample, sample, window, window_figures
+from bench.commands.sampling import GenerationJob, measure_generation
+from bench.report.document import FIGURES_DIR
+from bench.report.render import render_terminal
+from bench.report.write import REPORT_MD, speed_summary
+from bench.store.files import SPEED_FILE
+from bench.store.folder import ResultsFolder
+from bench.store.jsonl import read_records
 from models.base import SequenceModel
 from tasks.base import TaskSpec
 from tests.conftest import generator
 from tests.test_report import is_real_png
 from tests.test_run_e2e import run_capturing_stdout
+
+
+def render_speed(rows: list[dict]) -> str:
+    """The speed tables as the command prints them: the report's speed section, rendered for the terminal."""
+    return render_terminal(speed_summary(rows, Path(".")))
 
 SPEC = tasks.get_task("copying").spec  # 10 input tokens, 10 output classes
 
@@ -127,7 +135,7 @@ def test_a_model_that_cannot_stream_is_a_row_per_length(monkeypatch):
 
 
 def test_a_failure_midway_keeps_the_lengths_reached(monkeypatch):
-    real_draw, calls = bench.generation.draw, []
+    real_draw, calls = bench.commands.generation.draw, []
 
     def draw_then_fail(*args):
         calls.append(1)
@@ -135,7 +143,7 @@ def test_a_failure_midway_keeps_the_lengths_reached(monkeypatch):
             raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes")
         return real_draw(*args)
 
-    monkeypatch.setattr(bench.generation, "draw", draw_then_fail)
+    monkeypatch.setattr(bench.commands.generation, "draw", draw_then_fail)
     rows = {r["seq_len"]: r for r in measure_generation(job())}
     assert rows[8]["status"] == "ok" and rows[8]["token_ms"] > 0
     assert rows[16]["status"] == "oom" and "after 10 tokens" in rows[16]["error"]
@@ -148,17 +156,21 @@ def test_a_job_past_its_time_limit_stops_itself():
 
 
 def test_the_trained_run_is_the_longest_length_then_the_lowest_validation_loss(tmp_path):
-    from bench.store import append_record
+    from bench.store.jsonl import append_record
 
     def record(model, seq_len, val_loss, key, **extra):
-        return {"run_key": key, "task": "copying", "model": model, "seq_len": seq_len, "val_loss": val_loss,
+        return {"run_key": key, "task": "copying", "variant": "copying/arjovsky@1", "task_params": {"n_symbols": 10},
+                "model": model, "model_options": {}, "seq_len": seq_len, "seed": 0, "val_loss": val_loss,
                 "status": "ok", "checkpoint": f"{key}.pt", **extra}  # fmt: skip
 
-    for line in [record("lstm", 8, 0.1, "a"), record("lstm", 16, 0.5, "b"), record("lstm", 16, 0.3, "c"),
-                 record("lstm", 32, 0.01, "d", status="diverged"), record("lstm", 64, 0.01, "e", task="adding"),
+    for line in [record("lstm", 8, 0.1, "a"), record("lstm", 16, 0.5, "b"), record("lstm", 16, 0.3, "c", seed=1),
+                 record("lstm", 32, 0.01, "d", status="diverged"),
+                 record("lstm", 64, 0.01, "e", task="adding", variant="adding/halves@1", task_params={}),
+                 record("lstm", 64, 0.01, "v", variant="copying/variable@1"),
                  record("lstm", 16, 0.2, "g", checkpoint=None), record("gru", 8, None, "f")]:  # fmt: skip
         append_record(tmp_path, line)
-    assert {model: run["run_key"] for model, run in trained_runs(tmp_path, "copying").items()} == {"lstm": "c"}
+    chosen = ResultsFolder(tmp_path).longest_trained_run("copying/arjovsky@1", {"n_symbols": 10}, {"lstm": None})
+    assert {model: run["run_key"] for model, run in chosen.items()} == {"lstm": "c"}
 
 
 def test_the_sampling_table_shows_each_length_the_growth_and_failures():
@@ -206,7 +218,8 @@ def test_speed_generate_writes_rows_tables_and_a_report(tmp_path, cli):
 def test_speed_generate_from_a_run_folder_samples_its_trained_model(tmp_path, cli, tiny_args):
     trained = tmp_path / "trained"
     assert cli(tiny_args(trained, "copying", "--models", "lstm", "--steps", "3", "--lrs", "0.01,0.001")) == 0
-    chosen = trained_runs(trained, "copying")["lstm"]
+    folder = ResultsFolder(trained)
+    chosen = folder.longest_trained_run("copying/arjovsky@1", {"n_symbols": 10}, {"lstm": None})["lstm"]
     assert (trained / "checkpoints" / chosen["checkpoint"]).is_file()
     out = tmp_path / "speed"
     argv = ["speed", "--models", "lstm,gru", "--lengths", "8", "--repeats", "1", "--generate", "8", "--stream-tokens",

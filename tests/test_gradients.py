@@ -11,19 +11,14 @@ import pytest
 import torch
 
 import models
-from bench.checkpoints import CHECKPOINT_DIR, initial_model, initial_model_of, record_task, trained_model_of
-from bench.gradients import (
-    GRADIENTS_FILE,
-    STATES,
-    curve_summary,
-    final_step_loss,
-    gradient_by_distance,
-    gradient_verdicts,
-    read_gradients,
-)
-from bench.seeds import split_generator
-from bench.store import append_record, read_records
-from bench.train import evaluate, make_eval_set
+from bench.analysis.gradients import STATES, gradient_verdicts
+from bench.commands.gradients import curve_summary, final_step_loss, gradient_by_distance
+from bench.measure.seeds import split_generator
+from bench.store.checkpoints import initial_model, initial_model_of, record_task, trained_model_of
+from bench.store.files import CHECKPOINT_DIR, GRADIENTS_FILE
+from bench.store.folder import ResultsFolder
+from bench.store.jsonl import append_record, read_records
+from bench.train.evaluate import evaluate, make_eval_set
 from tests.conftest import TINY_PARAMS, generator, quick_task
 
 
@@ -90,7 +85,9 @@ def test_curve_summary_of_known_curves():
 
 
 def _records(reach: dict[str, float], decay: dict[str, float], state: str = "trained") -> pd.DataFrame:
-    rows = [{"model": m, "reach": reach[m], "decay": decay[m]} for m in reach]
+    """Curves of the named families at T=100, with their traits."""
+    rows = [{"model": m, "reach": reach[m], "decay": decay[m], "model_traits": models.model_traits(m, {})}
+            for m in reach]  # fmt: skip
     return pd.DataFrame(rows).assign(seq_len=100, state=state, status="ok", fit_r2=0.99)
 
 
@@ -140,7 +137,7 @@ def test_a_run_keeps_its_final_weights_and_they_give_its_test_metrics(trained_fo
 
 
 def test_the_initial_weights_are_the_ones_the_run_started_from(tmp_path, cli, tiny_args, monkeypatch):
-    import bench.runner
+    import bench.sweep.training
 
     started = {}
 
@@ -149,7 +146,7 @@ def test_the_initial_weights_are_the_ones_the_run_started_from(tmp_path, cli, ti
         started[name] = {key: value.clone() for key, value in model.state_dict().items()}
         return model
 
-    monkeypatch.setattr(bench.runner, "initial_model", keep_a_copy)
+    monkeypatch.setattr(bench.sweep.training, "initial_model", keep_a_copy)
     assert cli(tiny_args(tmp_path / "r", "adding", "--models", "gru,seq2seq", "--seeds", "3")) == 0
     for record in read_records(tmp_path / "r"):
         rebuilt = initial_model_of(record).state_dict()
@@ -158,12 +155,12 @@ def test_the_initial_weights_are_the_ones_the_run_started_from(tmp_path, cli, ti
 
 
 def test_a_checkpoint_that_cannot_be_written_does_not_lose_the_run(tmp_path, cli, tiny_args, monkeypatch):
-    import bench.runner
+    import bench.sweep.training
 
     def disk_full(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(bench.runner, "save_checkpoint", disk_full)
+    monkeypatch.setattr(bench.sweep.training, "save_checkpoint", disk_full)
     assert cli(tiny_args(tmp_path / "r", "adding", "--models", "lstm")) == 0
     (record,) = read_records(tmp_path / "r")
     assert record["status"] == "ok" and record["checkpoint"] is None and "No space" in record["checkpoint_error"]
@@ -174,7 +171,7 @@ def test_a_curve_measured_again_replaces_the_older_one(tmp_path):
              "model_options": {"layers": 1}, "seq_len": 5, "seed": 0, "state": "init", "status": "ok"}  # fmt: skip
     append_record(tmp_path, {**curve, "key": "before", "trained_run_key": None}, GRADIENTS_FILE)
     append_record(tmp_path, {**curve, "key": "after", "trained_run_key": "abc"}, GRADIENTS_FILE)
-    assert list(read_gradients(tmp_path)["key"]) == ["after"]
+    assert [curve["key"] for curve in ResultsFolder(tmp_path).gradient_curves()] == ["after"]
 
 
 def test_no_checkpoints_keeps_no_weights(tmp_path, cli, tiny_args):
@@ -218,18 +215,20 @@ def test_gradients_bad_input_is_one_line_and_writes_nothing(tmp_path, cli, capsy
     assert not missing.exists()
 
 
-def test_a_curve_that_fails_is_recorded(tmp_path, cli, monkeypatch):
-    import bench.gradients
+def test_a_curve_that_fails_is_recorded(monkeypatch):
+    import bench.commands.gradients
+    from bench.commands.gradients import GradientJob
+    from bench.engines.job import Context, execute
 
     def broken(model, batch):
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
 
-    monkeypatch.setattr(bench.gradients, "gradient_by_distance", broken)
-    argv = ["gradients", "--task", "adding", "--models", "rnn", "--lengths", "5", "--batch-size", "2",
-            "--out", str(tmp_path), "--no-progress", "--no-report"]  # fmt: skip
-    assert cli(argv) == 0
-    (record,) = read_records(tmp_path, GRADIENTS_FILE)
+    monkeypatch.setattr(bench.commands.gradients, "gradient_by_distance", broken)
+    job = GradientJob(task="adding", task_params={}, model="rnn", model_options=models.full_options("rnn", {}),
+                      seq_len=5, seed=0, state="init", target_params=TINY_PARAMS, batch_size=2)  # fmt: skip
+    (record,) = execute(job, Context(fresh_process=False, progress=False))
     assert record["status"] == "oom" and "allocate" in record["error"]
+    assert record["model"] == "rnn" and record["schema"] == 1
     json.dumps(record)  # a plain record, like every other
 
 

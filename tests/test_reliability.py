@@ -15,9 +15,10 @@ import pytest
 
 import tasks
 from bench.config import load_config
-from bench.plan import plan
-from bench.runner import data_stream
-from bench.store import MANIFEST_FILE, RUNS_FILE, latest_by_key, locked, read_records
+from bench.store.files import MANIFEST_FILE, RUNS_FILE
+from bench.store.jsonl import latest_by_key, locked, read_records
+from bench.sweep.plan import plan
+from bench.sweep.training import data_stream
 from tests.test_run_e2e import run_capturing_stdout
 
 ROOT = Path(__file__).resolve().parent.parent

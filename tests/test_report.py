@@ -9,10 +9,11 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
-from bench.cells import mean_ci95
-from bench.report import FIGURES_DIR, REPORT_HTML, REPORT_MD, SUMMARY_CSV, write_report
-from bench.speed import SPEED_FILE
-from bench.store import append_record, write_manifest
+from bench.analysis.statistics import mean_ci95
+from bench.report.document import FIGURES_DIR
+from bench.report.write import REPORT_HTML, REPORT_MD, SUMMARY_CSV, write_report
+from bench.store.files import SPEED_FILE
+from bench.store.jsonl import append_record, write_manifest
 
 GOLDEN = Path(__file__).parent / "golden" / "report_adding.md"
 ENVIRONMENT = {"device": "cpu", "device_name": "x86_64", "torch": "2.13.0+cpu", "threads": 2, "python": "3.11.7",
@@ -30,6 +31,7 @@ def run_record(
         "task": "adding", "task_params": {}, "variant": "adding/halves@1", "model": model, "seq_len": seq_len,
         "seed": seed, "lr": lr, "status": status, "error": None, "run_key": f"{model}-{seq_len}-{seed}-{lr}",
         "val_loss": test_loss * 1.1, "test_loss": test_loss, "test_accuracy": 0.5, "solved": solved,
+        "baseline_loss": 1 / 6, "baseline_accuracy": 0.0784,
         "steps_to_solve": 50 if solved else None, "seconds_to_solve": 1.5 if solved else None,
         "width": 20, "n_params": 4000 + seq_len, "train_step_ms": float(seq_len), "train_tokens_per_s": 8000.0,
         "infer_tokens_per_s": 40000.0, "peak_mem_mb": seq_len / 2, "train_s": 2.0, "steps_run": 100,

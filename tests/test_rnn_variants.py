@@ -10,7 +10,7 @@ from torch import nn
 
 import models
 import tasks
-from bench.store import read_records
+from bench.store.jsonl import read_records
 from tests.conftest import quick_task
 from tests.test_models import change_from, random_inputs, stream
 
@@ -102,7 +102,7 @@ def test_bidirectional_is_allowed_on_adding():
 @pytest.fixture
 def no_sweep(monkeypatch):
     """A configuration that is wrongly accepted fails the test at once instead of starting a real sweep."""
-    monkeypatch.setattr("bench.sweep.run_sweep", lambda config, **_: pytest.fail(f"accepted: {config!r}"))
+    monkeypatch.setattr("bench.cli.do_run", lambda config, **_: pytest.fail(f"accepted: {config!r}"))
 
 
 CLI_ERRORS = [

@@ -14,10 +14,13 @@ import torch
 import models
 import tasks
 from bench.config import load_config
-from bench.plan import Budget, RunSpec, plan
-from bench.runner import run_one
-from bench.store import MANIFEST_FILE, append_record, read_records
-from bench.train import make_eval_set, train
+from bench.store.files import MANIFEST_FILE
+from bench.store.jsonl import append_record, read_records
+from bench.sweep.plan import RunSpec, plan
+from bench.sweep.training import run_one
+from bench.train.budget import Budget
+from bench.train.evaluate import make_eval_set
+from bench.train.loop import train
 from tasks.adding import AddingTask
 
 RECORD_FIELDS = [

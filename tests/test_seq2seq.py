@@ -7,7 +7,7 @@ import torch
 
 import models
 import tasks
-from bench.store import read_records
+from bench.store.jsonl import read_records
 from tests.conftest import TINY_PARAMS, generator, quick_task
 
 FITTING_TASKS = ["adding", "copying", "selective_copying", "associative_recall"]

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 import models
 import tasks
-from bench.speed import SPEED_FILE
-from bench.speed_tables import render_speed, scaling_exponents
-from bench.store import read_records
+from bench.analysis.speed import harness_overhead, scaling_exponents
+from bench.report.render import render_terminal
+from bench.report.write import speed_summary
+from bench.store.files import SPEED_FILE
+from bench.store.jsonl import read_records
 from tests.test_run_e2e import run_capturing_stdout
+
+
+def render_speed(rows: list[dict]) -> str:
+    """The speed tables as the command prints them: the report's speed section, rendered for the terminal."""
+    return render_terminal(speed_summary(rows, Path(".")))
 
 COPYING = tasks.get_task("copying").spec  # the speed command's default task
 # Lengths past copying's 10 answer steps: an encoder-decoder needs a source before them.
@@ -67,7 +76,9 @@ def test_harness_overhead_is_the_ratio_to_the_bare_module():
          "median_ms": ms, "iqr_ms": 0.0, "peak_mem_mb": 1.0}
         for n in (16, 64) for label, bare, ms in (("lstm", False, 1.5 * n), ("lstm (bare LSTM)", True, float(n)))
     ]  # fmt: skip
-    assert render_speed(rows).count("1.50") == 2
+    table = harness_overhead(pd.DataFrame(rows))
+    assert table.loc["lstm"].tolist() == [1.5, 1.5]
+    assert "Full model / its bare core layer" in render_speed(rows)
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -14,13 +14,18 @@ import torch
 
 import models
 import tasks
+from bench.analysis.cells import cell_summary
+from bench.analysis.facts import task_facts
+from bench.analysis.selection import select_best_lr
 from bench.config import ConfigError, load_config
-from bench.measure import timing_stats
-from bench.plan import plan
-from bench.seeds import derive_seed
-from bench.store import RUNS_FILE, append_record, read_records
-from bench.summary import metric_table, select_best_lr
-from bench.train import make_optimizer, warmup_cosine
+from bench.measure.seeds import derive_seed
+from bench.measure.timing import timing_stats
+from bench.report.runs import metric_table
+from bench.store.files import RUNS_FILE
+from bench.store.jsonl import append_record, read_records
+from bench.store.records import with_facts
+from bench.sweep.plan import plan
+from bench.train.loop import make_optimizer, warmup_cosine
 
 # ---- store -----------------------------------------------------------------------------------
 
@@ -32,14 +37,14 @@ def test_truncated_last_line_is_skipped_with_a_warning(tmp_path):
         f.write('{"run_key": "c", "sta')  # a crash in the middle of a write
     with pytest.warns(UserWarning, match="truncated"):
         records = read_records(tmp_path)
-    assert records == [{"run_key": "a", "status": "ok"}, {"run_key": "b", "status": "oom"}]
+    assert records == [{"run_key": "a", "status": "ok", "schema": 2}, {"run_key": "b", "status": "oom", "schema": 2}]
 
 
 def test_non_finite_floats_are_stored_as_null(tmp_path):
     append_record(tmp_path, {"loss": math.nan, "curve": [[1, math.inf], [2, 0.5]], "test": {"loss": -math.inf}})
     raw = (tmp_path / RUNS_FILE).read_text()
     assert "NaN" not in raw and "Infinity" not in raw
-    assert json.loads(raw) == {"loss": None, "curve": [[1, None], [2, 0.5]], "test": {"loss": None}}
+    assert json.loads(raw) == {"loss": None, "curve": [[1, None], [2, 0.5]], "test": {"loss": None}, "schema": 2}
 
 
 def test_missing_store_reads_as_empty(tmp_path):
@@ -150,8 +155,9 @@ def test_derive_seed_is_deterministic_and_split_specific():
 
 
 def record(model, seed, lr, status="ok", val_loss=None, test_loss=None, solved=False, seq_len=8):
-    return {"task": "adding", "model": model, "seq_len": seq_len, "seed": seed, "lr": lr, "status": status,
-            "val_loss": val_loss, "test_loss": test_loss, "solved": solved}  # fmt: skip
+    return with_facts({"task": "adding", "variant": "adding/halves@1", "model": model, "seq_len": seq_len,
+                       "seed": seed, "lr": lr, "status": status, "val_loss": val_loss, "test_loss": test_loss,
+                       "solved": solved, "baseline_loss": 1 / 6, "statuses": status})  # fmt: skip
 
 
 def test_select_best_lr_uses_the_lowest_validation_loss_of_finished_runs():
@@ -179,9 +185,9 @@ def test_metric_table_shows_the_failure_of_a_model_without_a_finished_run():
             record("ssm", 0, 1e-3, val_loss=0.1, test_loss=0.005, solved=True),
         ]
     )
-    table = metric_table(frame, "adding", {})
+    table = metric_table(cell_summary(frame), task_facts(frame, "adding"))
     assert list(table.index) == ["lstm", "transformer", "ssm", "baseline"]
-    assert table.loc["lstm", "T=8"] == "0.1234 ✗"
-    assert table.loc["transformer", "T=8"] == "oom"
-    assert table.loc["ssm", "T=8"] == "0.0050 ✓"
+    assert table.loc["lstm", "T=8"] == "0.1234 (0/1 solved)"
+    assert table.loc["transformer", "T=8"] == "oom 1"
+    assert table.loc["ssm", "T=8"] == "0.005 (1/1 solved)"
     assert table.loc["baseline", "T=8"] == "0.1667"

@@ -1,0 +1,34 @@
+"""``python -m bench list``: what can be run, with parameters, options, traits and defaults."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+import models
+import tasks
+from bench.config.presets import PRESETS
+
+
+def _params(values: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items()) or "-"
+
+
+def render_listing() -> str:
+    task_rows = []
+    for name in tasks.TASKS:
+        task = tasks.get_task(name)
+        parameters = _params(tasks.task_parameters(name))
+        task_rows.append([name, task.variant_id, parameters, task.min_length, task.solved_rule])
+    model_rows = [
+        [name, family.description, ", ".join(models.model_traits(name, {})), _params(models.model_options(name))]
+        for name, family in models.MODELS.items()
+    ]
+    preset_rows = [[name, _params(fields)] for name, fields in PRESETS.items()]
+    return "\n\n".join(
+        [
+            "Tasks\n" + tabulate(task_rows, ["task", "variant", "parameters", "min T", "solved when"]),
+            "Models\n"
+            + tabulate(model_rows, ["model", "family", "traits", "options"], maxcolwidths=[None, 40, 30, 60]),
+            "Presets\n" + tabulate(preset_rows, ["preset", "fields"], maxcolwidths=[None, 100]),
+        ]
+    )

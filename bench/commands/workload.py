@@ -1,0 +1,57 @@
+"""What a cost measurement runs: random inputs of a task's spec, a training step on them, and a warm-up.
+
+Inputs are random tokens (or reals) of the spec at exactly the given length; their values do not change
+the cost, except through denormals, which are flushed on CPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+import models
+from tasks.base import TaskSpec
+
+
+def random_batch(spec: TaskSpec, batch_size: int, length: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inputs and targets of the spec's kinds: (B, L) tokens or (B, L, C) reals; (B, L) classes or (B, L, 1)."""
+    generator = torch.Generator(device=device).manual_seed(0)
+    if spec.input_kind == "tokens":
+        x = torch.randint(spec.input_size, (batch_size, length), generator=generator, device=device)
+    else:
+        x = torch.rand(batch_size, length, spec.input_size, generator=generator, device=device)
+    if spec.output_kind == "classes":
+        y = torch.randint(spec.output_size, (batch_size, length), generator=generator, device=device)
+    else:
+        y = torch.rand(batch_size, length, spec.output_size, generator=generator, device=device)
+    return x, y
+
+
+def training_step(
+    model: torch.nn.Module, spec: TaskSpec, x: torch.Tensor, y: torch.Tensor, autocast: torch.autocast
+) -> Callable[[], None]:
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    classes = spec.output_kind == "classes"
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        with autocast:
+            out = model(x, targets=y)  # the trainer's call: an encoder-decoder reads the targets
+            loss = F.cross_entropy(out.flatten(0, 1), y.flatten()) if classes else F.mse_loss(out, y)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def warm_up(job: Any, spec: TaskSpec) -> None:
+    """A tiny step of the job's family first, so one-time library loading is not charged to the figures.
+
+    ``job`` names the family (``model``, ``model_options``), the ``device`` and the ``precision``."""
+    model = models.build_model(job.model, spec, width=8, **job.model_options).to(job.device)
+    x, y = random_batch(spec, 2, 4 + (spec.answer_length or 0), job.device)  # an encoder-decoder needs a source
+    autocast = torch.autocast(job.device, dtype=torch.bfloat16, enabled=job.precision == "bf16")
+    training_step(model, spec, x, y, autocast)()

@@ -1,0 +1,108 @@
+"""What every command that compares models needs: which models, at which lengths, at what size, where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+import models
+import tasks
+from bench.config.fields import each_once, positive, split_commas
+from tasks.registry_errors import unknown_name
+
+
+class ComparisonConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str
+    models: list[str] = Field(default_factory=lambda: list(models.DEFAULT_MODELS), min_length=1)
+    lengths: list[int] = Field(min_length=1)
+    batch_size: int = Field(gt=0)
+    params: int = Field(gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int | None = Field(default=None, gt=0)
+    timeout_s: float | None = Field(default=None, gt=0)
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    out: Path | None = None
+
+    _split_lists = field_validator("models", "lengths", mode="before")(split_commas)
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, name: str) -> str:
+        if name not in tasks.TASKS:
+            raise ValueError(unknown_name("task", name, tasks.TASKS))
+        return name
+
+    @field_validator("models")
+    @classmethod
+    def _known_models(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if name not in models.MODELS:
+                raise ValueError(unknown_name("model", name, models.MODELS))
+        return each_once(names)
+
+    @field_validator("lengths")
+    @classmethod
+    def _positive_lengths(cls, values: list[int]) -> list[int]:
+        return each_once(positive(values))
+
+    @model_validator(mode="after")
+    def _device_present(self) -> ComparisonConfig:
+        if self.device == "cuda" and self.runs_here and not torch.cuda.is_available():
+            raise ValueError("device: CUDA is not available on this machine; use --device cpu or auto")
+        return self
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether the work executes on this machine (else on a cluster, whose devices this one cannot see)."""
+        return True
+
+    @field_validator("model_options")
+    @classmethod
+    def _known_options(cls, given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, options in given.items():
+            if name not in models.MODELS:
+                raise ValueError(unknown_name("model", name, models.MODELS))
+            try:
+                models.parse_options(name, options)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return given
+
+    @property
+    def resolved_device(self) -> str:
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    def options_of(self, model: str) -> dict[str, Any]:
+        """The options given for ``model`` (defaults not filled in)."""
+        return self.model_options.get(model, {})
+
+    def checked_task(self, task_params: dict[str, Any]) -> tasks.Task:
+        """The task at these parameters, once every length and model is known to suit it."""
+        try:
+            task = tasks.get_task(self.task, **task_params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"task_params: {exc}") from None
+        too_short = [n for n in self.lengths if n < task.min_length]
+        if too_short:
+            raise ValueError(f"lengths: {self.task} needs every length >= {task.min_length}, got {too_short}")
+        self.check_models_fit(task.spec)
+        return task
+
+    def check_models_fit(self, spec: tasks.TaskSpec) -> None:
+        """A model that cannot serve the task, or an unreachable parameter target, fails now, not after hours."""
+        for name in self.models:
+            try:
+                models.check_fits_task(name, spec, **self.options_of(name))
+            except ValueError as exc:
+                raise ValueError(f"model_options: {exc}") from None
+            try:
+                models.solve_width(name, spec, self.params, **self.options_of(name))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"params: {exc}") from None

@@ -1,0 +1,32 @@
+"""``python -m bench gradients``: gradient norm against distance, at initialisation and trained."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator, model_validator
+
+from bench.config.comparison import ComparisonConfig
+from bench.config.fields import split_commas
+
+
+class GradientsConfig(ComparisonConfig):
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    source: Path | None = None  # a results folder of `run` with the trained runs; None: initialisation only
+    report: bool = True
+
+    _split_seeds = field_validator("seeds", mode="before")(split_commas)
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> GradientsConfig:
+        self.checked_task(self.task_params)
+        return self
+
+    @property
+    def out_dir(self) -> Path:
+        """Beside the trained runs by default, so their report shows the curves."""
+        if self.out is not None:
+            return self.out
+        return self.source if self.source is not None else Path("results") / f"{self.task}-quick"

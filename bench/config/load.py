@@ -1,0 +1,154 @@
+"""Loading a command's configuration: the preset, then a TOML file, then the flags given; then the checks that
+read a results folder (``--from``), which validators never do (they stay free of I/O)."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+import tasks
+from bench.config.fields import one_line
+from bench.config.gradients import GradientsConfig
+from bench.config.presets import PRESETS
+from bench.config.run import SweepConfig
+from bench.config.speed import SPEED_DEFAULTS, SpeedConfig
+from bench.errors import ConfigError
+from bench.store.files import RUNS_FILE
+from bench.store.folder import ResultsFolder
+from tasks.registry_errors import unknown_name
+
+
+def parse_option_flags(flags: list[str] | None) -> dict[str, dict[str, Any]] | None:
+    """``["ssm.kernel=vandermonde", "transformer.layers=4"]`` -> ``{"ssm": {"kernel": ...}, ...}``.
+
+    Values are read as TOML values where they are one (numbers, booleans), else as strings.
+    """
+    if not flags:
+        return None
+    options: dict[str, dict[str, Any]] = {}
+    for flag in flags:
+        target, sep, value = flag.partition("=")
+        model, dot, key = target.partition(".")
+        if not (sep and dot and model and key and value):
+            raise ConfigError(f"option: expected MODEL.KEY=VALUE, e.g. ssm.kernel=vandermonde (got {flag!r})")
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value
+        options.setdefault(model, {})[key] = parsed
+    return options
+
+
+def _merge_options(*sources: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Later sources override earlier ones key by key, within each model."""
+    merged: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        for model, options in (source or {}).items():
+            merged[model] = {**merged.get(model, {}), **options} if isinstance(options, dict) else options
+    return merged
+
+
+def _validated(config: type, values: dict[str, Any]):
+    """The config, or its first problem as a ConfigError of one line."""
+    try:
+        return config(**values)
+    except ValidationError as exc:
+        raise ConfigError(one_line(exc, config)) from None
+    except ValueError as exc:  # raised by a registry inside a validator
+        raise ConfigError(str(exc)) from None
+
+
+def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepConfig:
+    """Merge the preset, then the TOML file, then the flags the user gave (None = not given)."""
+    file_values = _read_toml(config_file) if config_file is not None else {}
+    given = {k: v for k, v in cli.items() if v is not None}
+    preset = given.get("preset", file_values.get("preset", "quick"))
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise ConfigError(f"preset: {unknown_name('preset', preset, PRESETS)}")
+    task = given.get("task", file_values.get("task"))
+    merged = {k: v for k, v in PRESETS[preset].items() if k not in ("lengths", "task_params")}
+    if isinstance(task, str):  # any other value is reported by the task field's own validation
+        merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
+        merged["task_params"] = PRESETS[preset]["task_params"].get(task, {})
+    merged.update(file_values)
+    if isinstance(file_values.get("task_params"), dict):  # the file's keys over the preset's, key by key
+        merged["task_params"] = {**merged.get("task_params", {}), **file_values["task_params"]}
+    merged.update(given)
+    if "model_options" in given and isinstance(file_values.get("model_options"), dict):
+        merged["model_options"] = _merge_options(file_values["model_options"], given["model_options"])
+    return _validated(SweepConfig, merged)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"config: file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+
+
+def load_speed_config(cli: dict[str, Any]) -> SpeedConfig:
+    """The defaults, then the flags the user gave (None = not given); then the --from folder's runs."""
+    config = _validated(SpeedConfig, {**SPEED_DEFAULTS, **{k: v for k, v in cli.items() if v is not None}})
+    if config.source is not None:
+        held = _source_runs_of(config.source, config.task)
+        if len(held) > 1:
+            variants = ", ".join(f"{variant} {params}" for variant, params in held)
+            raise ConfigError(
+                f"source: {config.source} holds runs of several variants of {config.task} ({variants}); "
+                "give a folder of one"
+            )
+    return config
+
+
+def load_gradients_config(cli: dict[str, Any]) -> GradientsConfig:
+    """The flags given, else what the results folder's runs used, else the quick preset.
+
+    The folder is ``--from``, else ``results/<task>-quick`` (where ``run`` writes by default) when it exists.
+    """
+    given = {k: v for k, v in cli.items() if v is not None}
+    task = given.get("task")
+    defaults: dict[str, Any] = {"batch_size": 64, "params": PRESETS["quick"]["params"]}
+    if isinstance(task, str) and task in tasks.TASKS:
+        quick = PRESETS["quick"]
+        defaults.update(lengths=quick["lengths"].get(task, []), task_params=quick["task_params"].get(task, {}))
+        default_source = Path("results") / f"{task}-quick"
+        if "source" not in given and (default_source / RUNS_FILE).is_file():
+            defaults["source"] = default_source
+        defaults.update(_source_defaults(given.get("source", defaults.get("source")), task))
+    config = _validated(GradientsConfig, {**defaults, **given})
+    if config.source is not None:
+        _source_runs_of(config.source, config.task)
+    return config
+
+
+def _source_defaults(folder: Path | None, task: str) -> dict[str, Any]:
+    """The lengths, seeds, size and task parameters of the folder's finished runs of ``task`` that kept weights."""
+    if folder is None:
+        return {}
+    runs = [r for r in ResultsFolder(folder).runs() if r.get("task") == task and r.get("checkpoint")]
+    if not runs:
+        return {}
+    return {
+        "lengths": sorted({r["seq_len"] for r in runs}),
+        "seeds": sorted({r["seed"] for r in runs}),
+        "params": runs[0]["target_params"],
+        "task_params": runs[0]["task_params"],
+    }
+
+
+def _source_runs_of(folder: Path, task: str) -> list[tuple[str, dict]]:
+    """The (variant, parameters) of ``task`` that a results folder of `run` holds; refuses a folder with none."""
+    if not (folder / RUNS_FILE).is_file():
+        raise ConfigError(f"source: no {RUNS_FILE} in {folder}; give a folder written by `python -m bench run`")
+    held = ResultsFolder(folder).task_parameters(task)
+    if not held:
+        tasks_held = sorted({r.get("task") for r in ResultsFolder(folder).runs()} - {None})
+        listed = ", ".join(tasks_held) or "no task"
+        raise ConfigError(f"source: {folder} holds runs of {listed}, not {task}; give --task")
+    return held

@@ -1,0 +1,148 @@
+"""``python -m bench run``: one sweep, task x model x length x seed x learning rate, and where it executes."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+import models
+import tasks
+from bench.config.comparison import ComparisonConfig
+from bench.config.fields import each_once, positive, split_commas
+from bench.config.presets import PRESETS
+from tasks.registry_errors import unknown_name
+
+EVAL_LENGTH = re.compile(r"\d+(\.\d+)?x|\d+")
+ENGINE_FLAGS = {  # engine-specific fields -> the executors they apply to
+    "ray_address": ("ray",),
+    "cpus_per_run": ("ray", "slurm"),
+    "gpus_per_run": ("ray", "slurm"),
+    "partition": ("slurm",),
+    "time_min": ("slurm",),
+    "slurm_cluster": ("slurm",),
+}
+REMOTE_EXTRAS = {"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}  # executor -> (module, extra)
+REMOTE_WORKERS = 8  # runs in flight on a cluster by default; the engine queues the rest
+
+
+class SweepConfig(ComparisonConfig):
+    task_params: dict[str, Any] = Field(default_factory=dict)
+    eval_lengths: list[str] = Field(default_factory=list)  # "2x" (times the trained length) or a length
+    preset: str = "quick"
+    seeds: list[int] = Field(min_length=1)
+    lrs: list[float] = Field(min_length=1)
+    steps: int = Field(gt=0)
+    warmup_frac: float = Field(ge=0.0, lt=1.0)
+    weight_decay: float = Field(ge=0.0)
+    clip_norm: float = Field(gt=0.0)
+    eval_every: int = Field(gt=0)
+    val_size: int = Field(gt=0)
+    test_size: int = Field(gt=0)
+    executor: Literal["subprocess", "inline", "ray", "slurm"] = "subprocess"
+    workers: int | None = Field(default=None, ge=1)
+    ray_address: str | None = None
+    cpus_per_run: int | None = Field(default=None, ge=1)
+    gpus_per_run: float | None = Field(default=None, ge=0)
+    partition: str | None = None
+    time_min: int | None = Field(default=None, gt=0)
+    slurm_cluster: Literal["slurm", "local"] = "slurm"  # local: submitit runs the jobs as local processes
+    memory_limit_mb: int | None = Field(default=None, gt=0)
+    retry_failed: bool = False
+    skip_after_oom: bool = True
+    report: bool = True  # write the report at the end of the sweep
+    checkpoints: bool = True  # keep each finished run's final weights (for gradients and speed --from)
+
+    _split_grid = field_validator("seeds", "lrs", mode="before")(split_commas)
+
+    @field_validator("eval_lengths", mode="before")
+    @classmethod
+    def _eval_length_items(cls, values: Any) -> Any:
+        values = split_commas(values)
+        if not isinstance(values, list):
+            return values
+        items = [str(v).strip() for v in values]
+        for item in items:
+            if not EVAL_LENGTH.fullmatch(item) or float(item.rstrip("x")) <= 0:
+                raise ValueError(
+                    f"each item is a multiple of the trained length like 2x or a length like 512; got {item!r}"
+                )
+        return each_once(items)
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str) -> str:
+        if name not in PRESETS:
+            raise ValueError(unknown_name("preset", name, PRESETS))
+        return name
+
+    @field_validator("lrs")
+    @classmethod
+    def _positive_lrs(cls, values: list[float]) -> list[float]:
+        return each_once(positive(values))
+
+    @field_validator("seeds")
+    @classmethod
+    def _non_negative(cls, values: list[int]) -> list[int]:
+        if any(v < 0 for v in values):
+            raise ValueError("every seed must be >= 0")
+        return each_once(values)
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> SweepConfig:
+        for limit in ("timeout_s", "memory_limit_mb"):  # enforced on a child process by its parent
+            if getattr(self, limit) is not None and self.executor == "inline":
+                raise ValueError(f"{limit}: needs each run in its own process: executor subprocess, ray or slurm")
+        if self.executor == "inline" and (self.workers or 1) > 1:
+            raise ValueError("workers: executor inline runs one run at a time; use executor subprocess")
+        self._check_engine_flags()
+        self._check_lengths_fit_models(self.checked_task(self.task_params))
+        return self
+
+    def eval_lengths_for(self, seq_len: int) -> tuple[int, ...]:
+        """The lengths a model trained at ``seq_len`` is also tested at, longer ones only, sorted."""
+        lengths = {round(float(i[:-1]) * seq_len) if i.endswith("x") else int(i) for i in self.eval_lengths}
+        return tuple(sorted(n for n in lengths if n > seq_len))
+
+    def _check_lengths_fit_models(self, task: tasks.Task) -> None:
+        """A family with a length limit (a learned position table) must cover every sequence the sweep will show
+        it, trained or tested."""
+        longest = max(max(self.eval_lengths_for(n), default=n) for n in self.lengths)
+        for name in self.models:
+            try:
+                models.check_length(name, self.options_of(name), task.total_length(longest))
+            except ValueError as exc:
+                raise ValueError(f"{'eval_lengths' if self.eval_lengths else 'lengths'}: {exc}") from None
+
+    def _check_engine_flags(self) -> None:
+        for name, engines in ENGINE_FLAGS.items():
+            if name in self.model_fields_set and self.executor not in engines:
+                raise ValueError(f"{name}: applies to executor {' or '.join(engines)} (got executor {self.executor!r})")
+        extra = REMOTE_EXTRAS.get(self.executor)
+        if extra is not None and importlib.util.find_spec(extra[0]) is None:
+            raise ValueError(f"executor: {self.executor} needs the optional extra: pip install 'seqbench[{extra[1]}]'")
+
+    @property
+    def runs_here(self) -> bool:
+        return self.executor in ("inline", "subprocess")
+
+    @property
+    def max_workers(self) -> int:
+        """Runs in flight at most: --workers, else one here and REMOTE_WORKERS on a cluster."""
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.runs_here else REMOTE_WORKERS
+
+    @property
+    def run_gpus(self) -> float:
+        """GPUs a Ray task or SLURM job asks for: --gpus-per-run, else one for a CUDA run."""
+        if self.gpus_per_run is not None:
+            return self.gpus_per_run
+        return 1.0 if self.device == "cuda" else 0.0
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out if self.out is not None else Path("results") / f"{self.task}-{self.preset}"

@@ -1,0 +1,64 @@
+"""``python -m bench speed``: cost against length, no training to convergence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+import models
+import tasks
+from bench.config.comparison import ComparisonConfig
+from bench.config.fields import each_once, positive, split_commas
+from bench.config.presets import PRESETS
+
+SPEED_DEFAULTS: dict[str, Any] = {
+    "task": "copying",  # token inputs, a class at every step: the shape of language-model training
+    "lengths": [256, 1024, 4096, 16384],
+    "batch_size": 8,
+    "params": PRESETS["quick"]["params"],
+    "repeats": 5,
+    "timeout_s": 300.0,
+}
+
+
+class SpeedConfig(ComparisonConfig):
+    repeats: int = Field(gt=0)
+    stream_tokens: int = Field(default=1024, gt=0)
+    precision: Literal["fp32", "bf16"] = "fp32"
+    bare: bool = False
+    generate: list[int] = Field(default_factory=list)  # generated lengths at which sampling cost is reported
+    temperature: float = Field(default=1.0, gt=0.0)
+    source: Path | None = None  # a results folder of `run`: sample from its trained models
+
+    _split_generate = field_validator("generate", mode="before")(split_commas)
+
+    @field_validator("generate")
+    @classmethod
+    def _positive_generate(cls, values: list[int]) -> list[int]:
+        return each_once(positive(values))
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> SpeedConfig:
+        spec = tasks.get_task(self.task).spec
+        self.check_models_fit(spec)
+        if self.generate and not (spec.input_kind == "tokens" and spec.output_kind == "classes"):
+            raise ValueError(f"generate: needs a token task, whose outputs can be fed back in; {self.task} is not one")
+        if self.source is not None and not self.generate:
+            raise ValueError("source: trained models are used by --generate only; give --generate too")
+        if self.bare:
+            self._check_core_layers(spec)
+        return self
+
+    def _check_core_layers(self, spec: tasks.TaskSpec) -> None:
+        """--bare times a family's core layer alone: options that leave no single layer are refused."""
+        for name in self.models:
+            try:
+                models.core_layer_name(name, spec, self.options_of(name))
+            except ValueError as exc:
+                raise ValueError(f"bare: {exc}") from None
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out if self.out is not None else Path("results") / f"speed-{self.resolved_device}"

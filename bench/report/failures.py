@@ -1,0 +1,31 @@
+"""The report's list of everything that failed or was skipped: kept, never dropped."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.report.document import Section
+
+ERROR_CHARS = 160  # a failure's message in the table; the store keeps it whole
+FAILURE_COLUMNS = ["source", "model", "seq_len", "seed", "lr", "mode", "status", "error"]
+
+
+def failures_section(runs: pd.DataFrame, speed: pd.DataFrame) -> Section:
+    frames = []
+    for source, frame in (("run", runs), ("speed", speed)):
+        if not frame.empty and "status" in frame:
+            failed = frame[frame["status"] != "ok"].assign(source=source)
+            if "label" in failed:
+                failed = failed.assign(model=failed["label"].fillna(failed["model"]))
+            frames.append(failed.reindex(columns=FAILURE_COLUMNS))
+    failures = pd.concat(frames) if frames else pd.DataFrame(columns=FAILURE_COLUMNS)
+    if failures.empty:
+        return Section("Failures", "None: every run and configuration finished.")
+    failures = failures.assign(error=failures["error"].fillna("").map(lambda e: e[:ERROR_CHARS]))
+    failures = failures.dropna(axis=1, how="all").sort_values(["source", "model", "seq_len"])
+    text = (
+        f"{len(failures)} failed or skipped (oom: out of memory; diverged: non-finite loss; timeout; error: an "
+        "exception; skipped: not attempted because a shorter length of the same model failed; unavailable: the model "
+        "cannot do this, e.g. sample without streaming). Kept, never dropped."
+    )
+    return Section("Failures", text, tables=[("", failures.reset_index(drop=True))])

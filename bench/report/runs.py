@@ -1,0 +1,219 @@
+"""The report's sections on training runs: configuration, budget, results, length generalisation, published
+outcomes and training cost."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.analysis.cells import chosen_curves
+from bench.analysis.facts import TaskFacts, task_facts
+from bench.analysis.outcomes import expectation_table
+from bench.analysis.selection import ordered, select_best_lr
+from bench.report import figures
+from bench.report.document import ReportContext, Section
+from bench.report.tables import by_model_and_length, cost_figures, distinct
+
+
+def configuration_section(runs: pd.DataFrame, manifest: dict) -> Section:
+    first = runs.iloc[0]
+    shas = sorted({f"{sha[:12]}{' (uncommitted changes)' if dirty else ''}" for sha, dirty in _pairs(runs)})
+    facts = {
+        "task": ", ".join(runs["variant"].unique()),
+        "preset": manifest.get("config", {}).get("preset", "unknown (no manifest)"),
+        "device": ", ".join(f"{d} ({n})" for d, n in _unique_pairs(runs, "device", "device_name")),
+        "torch": ", ".join(map(str, runs["torch"].dropna().unique())) if "torch" in runs else "unknown",
+        "threads": ", ".join(map(str, runs["threads"].dropna().unique())) if "threads" in runs else "default",
+        "git commit": ", ".join(shas) or "unknown",
+        "runs stored": f"{len(runs)} (of {manifest.get('n_runs', len(runs))} planned by the last sweep)",
+        "python": str(first.get("python", "unknown")),
+    }
+    return Section("Configuration and environment", tables=[("", pd.DataFrame({"value": facts}))])
+
+
+def _pairs(runs: pd.DataFrame):
+    if "git_sha" not in runs:
+        return []
+    return [(sha, dirty) for sha, dirty in zip(runs["git_sha"], runs["git_dirty"], strict=True) if isinstance(sha, str)]
+
+
+def _unique_pairs(runs: pd.DataFrame, a: str, b: str) -> list[tuple]:
+    if a not in runs:
+        return []
+    return list(dict.fromkeys(zip(runs[a], runs.get(b, runs[a]), strict=True)))
+
+
+BUDGET_KEYS = ["steps", "batch_size", "target_params", "warmup_frac", "weight_decay", "clip_norm", "eval_every",
+               "val_size", "test_size"]  # fmt: skip
+
+
+def budget_section(runs: pd.DataFrame, cells: pd.DataFrame) -> Section:
+    budget = {key: distinct(runs, key) for key in BUDGET_KEYS}
+    budget["learning-rate grid"] = ", ".join(f"{lr:g}" for lr in sorted(runs["lr"].unique()))
+    budget["seeds"] = ", ".join(str(s) for s in sorted(runs["seed"].unique()))
+    per_model = cells.groupby("model", sort=False).agg(width=("width", "median"), params=("n_params", "median"))
+    per_model = per_model.round().astype("Int64")  # counts, shown as whole numbers
+    lrs = cells.pivot_table(index="model", columns="seq_len", values="chosen_lrs", aggfunc="first", sort=False)
+    lrs.columns = [f"lr at T={n}" for n in lrs.columns]
+    achieved = per_model.join(lrs).reindex(per_model.index)
+    text = (
+        "Every model gets the same budget: the parameter target (each model's width is solved to meet it "
+        "within 5%), steps, batch and learning-rate grid. The learning rate of each model, length and seed "
+        "is chosen on validation loss; metrics are on a separate test set."
+    )
+    return Section(
+        "Budget",
+        text,
+        tables=[("The budget", pd.DataFrame({"value": budget})), ("Achieved size and chosen learning rate", achieved)],
+    )
+
+
+def result_section(runs: pd.DataFrame, cells: pd.DataFrame, context: ReportContext) -> Section:
+    """One task's results; ``cells`` are that task's."""
+    task = task_facts(runs, cells["task"].iloc[0])
+    task_runs = runs[runs["task"] == task.name]
+    better = "higher" if task.higher_is_better else "lower"
+    text = (
+        f"Test {task.metric} ({better} is better), mean ± 95% t-interval over seeds, with the fraction of "
+        f"seeds that solved the task ({task.solved_rule}); the baseline is the analytic best trivial predictor. "
+        "A cell without figures names the status of its runs (see Failures)."
+    )
+    section = Section(f"Results: {task.variant}", text)
+    section.tables = [
+        (f"Test {task.metric}", metric_table(cells, task)),
+        ("Steps (and training seconds) to reach the solved threshold on validation; median over solved seeds",
+         solve_time_table(cells)),
+    ]  # fmt: skip
+    order = context.model_order
+    ok_cells = cells[cells["n_seeds"] > 0]
+    if not ok_cells.empty:
+        section.figures.append(context.figure(
+            f"Test {task.metric} against length", f"{task.name}_metric_vs_length.png",
+            lambda path: figures.metric_vs_length(ok_cells, task, path, order),
+        ))  # fmt: skip
+    curves = chosen_curves(task_runs)
+    if not curves.empty:
+        section.figures.append(context.figure(
+            "Learning curves", f"{task.name}_learning_curves.png",
+            lambda path: figures.learning_curves(curves, task, path, order=order),
+        ))  # fmt: skip
+        if curves["seconds"].notna().any():
+            section.figures.append(context.figure(
+                "Validation loss against training seconds", f"{task.name}_loss_vs_seconds.png",
+                lambda path: figures.learning_curves(curves, task, path, x="seconds", order=order),
+            ))  # fmt: skip
+    return section
+
+
+def metric_table(cells: pd.DataFrame, task: TaskFacts) -> pd.DataFrame:
+    table = by_model_and_length(cells, _metric_cell)
+    baseline = {f"T={n}": f"{task.baseline(n):.4g}" for n in sorted(cells["seq_len"].unique())}
+    return pd.concat([table, pd.DataFrame({"baseline": baseline}).T])
+
+
+def _metric_cell(cell: pd.Series) -> str:
+    if cell["n_seeds"] == 0:
+        return cell["statuses"]
+    ci = f" ± {cell['metric_ci95']:.2g}" if pd.notna(cell["metric_ci95"]) else ""
+    solved = round(cell["solved_frac"] * cell["n_seeds"])
+    return f"{cell['metric_mean']:.4g}{ci} ({solved}/{cell['n_seeds']} solved)"
+
+
+def solve_time_table(cells: pd.DataFrame) -> pd.DataFrame:
+    def text(cell: pd.Series) -> str:
+        if cell["n_seeds"] == 0:
+            return cell["statuses"]
+        if pd.isna(cell["steps_to_solve"]):
+            return "not solved"
+        seconds = f" ({cell['seconds_to_solve']:.1f} s)" if pd.notna(cell["seconds_to_solve"]) else ""
+        return f"{cell['steps_to_solve']:.0f}{seconds}"
+
+    return by_model_and_length(cells, text)
+
+
+def expectations_section(cells: pd.DataFrame, generalisation: pd.DataFrame) -> Section:
+    table = expectation_table(cells, generalisation)
+    if table.empty:
+        return Section("Published outcomes", "No published outcome is recorded for these tasks yet.")
+    text = (
+        "What the literature says these results should show (docs/published-outcomes.md), and whether this "
+        "sweep did. A contradiction is a finding to explain (budget, seeds, a bug), not a number to tune away."
+    )
+    return Section("Published outcomes", text, tables=[("", table)])
+
+
+def generalisation_section(runs: pd.DataFrame, results: pd.DataFrame, context: ReportContext) -> Section:
+    section = Section(
+        "Length generalisation",
+        "Each model, trained at length T, tested at longer lengths (--eval-lengths) with no further training: the "
+        "test metric, mean over seeds, at each tested length / trained length. A status names a length that failed.",
+    )
+    for name in results["task"].unique():
+        task = task_facts(runs, name)
+        rows = results[results["task"] == name]
+        section.tables.append((f"{task.variant}: test {task.metric}", generalisation_table(rows, context.model_order)))
+        if rows["value"].notna().any():
+            section.figures.append(context.figure(
+                "Length generalisation", f"{name}_length_generalisation.png",
+                lambda path, rows=rows, task=task: figures.metric_vs_length_ratio(
+                    rows, task, path, context.model_order
+                ),
+            ))  # fmt: skip
+    return section
+
+
+def generalisation_table(rows: pd.DataFrame, model_order: list[str] | None = None) -> pd.DataFrame:
+    def cell(group: pd.DataFrame) -> str:
+        ok = group[group["status"] == "ok"]
+        return f"{ok['value'].mean():.4g}" if len(ok) else ", ".join(sorted(set(group["status"])))
+
+    texts = rows.groupby(["model", "seq_len", "ratio"], sort=False).apply(cell, include_groups=False)
+    table = texts.unstack(["seq_len", "ratio"])
+    table.columns = [f"T={n} ×{r:g}" for n, r in table.columns]
+    return table.reindex(columns=sorted(table.columns, key=_column_order)).reindex(ordered(rows["model"], model_order))
+
+
+def _column_order(column: str) -> tuple[int, float]:
+    length, ratio = column.removeprefix("T=").split(" ×")
+    return int(length), float(ratio)
+
+
+def training_cost_section(
+    runs: pd.DataFrame, cells: pd.DataFrame, context: ReportContext, figures_too: bool
+) -> Section:
+    def text(cell: pd.Series) -> str:
+        if pd.isna(cell["train_step_ms"]):
+            return cell["statuses"]
+        memory = f", {cell['peak_mem_mb']:.0f} MB" if pd.notna(cell["peak_mem_mb"]) else ""
+        throughput = f", {cell['train_tokens_per_s']:,.0f} tok/s" if pd.notna(cell["train_tokens_per_s"]) else ""
+        return f"{cell['train_step_ms']:.1f} ms{throughput}{memory}"
+
+    tables = [by_model_and_length(cells[cells["task"] == t], text) for t in cells["task"].unique()]
+    section = Section(
+        "Training cost at the trained lengths",
+        _concurrency_warning(runs) + "Median training step time, training throughput and peak memory of the chosen "
+        "runs (peak memory: growth of the run process's resident set on CPU, allocated bytes on GPU). "
+        "`python -m bench speed` measures the same at longer lengths, with inference and streaming.",
+        tables=[(f"{', '.join(runs['variant'].unique())}: step time, throughput, peak memory", pd.concat(tables))],
+    )
+    if figures_too:
+        costs = _training_costs(select_best_lr(runs))
+        section.figures += cost_figures(costs, context, "training runs", "task length T")
+    return section
+
+
+def _concurrency_warning(runs: pd.DataFrame) -> str:
+    most = runs["concurrent_runs"].max() if "concurrent_runs" in runs else 1
+    if pd.isna(most) or most <= 1:
+        return ""
+    return (
+        f"**Timings were taken with up to {most:.0f} runs at once (--workers)**: they share the machine and are "
+        "not those of a run alone; rerun with --workers 1 for timings to quote. "
+    )
+
+
+def _training_costs(best: pd.DataFrame) -> pd.DataFrame:
+    """The runs' own measurements, shaped like speed rows: label, mode, seq_len, tokens_per_s, peak_mem_mb."""
+    best = best.reindex(columns=["model", "seq_len", "train_tokens_per_s", "infer_tokens_per_s", "peak_mem_mb"])
+    train = best.assign(mode="train", label=best["model"], tokens_per_s=best["train_tokens_per_s"])
+    infer = best.assign(mode="infer", label=best["model"], tokens_per_s=best["infer_tokens_per_s"], peak_mem_mb=None)
+    return pd.concat([train, infer])[["label", "mode", "seq_len", "tokens_per_s", "peak_mem_mb"]]

@@ -1,0 +1,106 @@
+"""One training loop for every model: AdamW, warm-up + cosine, clipping after backward.
+
+The loop never asks which model it holds. Every ``eval_every`` steps the model is scored
+on the fixed validation set; the first evaluation that meets the task's threshold gives
+``steps_to_solve``. A non-finite loss or gradient norm stops the run as diverged.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from bench.measure.timing import synchronize
+from bench.train.budget import Budget
+from bench.train.evaluate import evaluate
+from tasks import Batch, Task
+
+
+@dataclass
+class TrainResult:
+    curve: list[tuple[int, float]] = field(default_factory=list)  # (step, validation loss)
+    steps_to_solve: int | None = None
+    seconds_to_solve: float | None = None
+    step_seconds: list[float] = field(default_factory=list)
+    clipped_steps: int = 0
+    diverged_step: int | None = None
+    last_val: dict[str, float] | None = None  # metrics of the last validation, at the last step
+
+
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """Decay matrices only; vectors, norms and parameters tagged ``_no_weight_decay`` are left alone."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2 and not getattr(p, "_no_weight_decay", False)]
+    decay_ids = {id(p) for p in decay}
+    rest = [p for p in params if id(p) not in decay_ids]
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def warmup_cosine(step: int, steps: int, warmup_frac: float) -> float:
+    """Learning-rate factor: linear warm-up to 1, then cosine decay towards 0 (reached one step past the last)."""
+    warmup = max(1, round(warmup_frac * steps))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def train(
+    model: nn.Module,
+    task: Task,
+    budget: Budget,
+    *,
+    lr: float,
+    seq_len: int,
+    data: torch.Generator,
+    val_set: list[Batch],
+    device: str,
+    progress: bool = True,
+) -> TrainResult:
+    optimizer = make_optimizer(model, lr, budget.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: warmup_cosine(step, budget.steps, budget.warmup_frac)
+    )
+    result = TrainResult()
+    train_seconds = 0.0
+    model.train()
+    bar = tqdm(range(1, budget.steps + 1), desc="  steps", leave=False, disable=None if progress else True)
+    for step in bar:
+        start = time.perf_counter()
+        batch = task.sample(budget.batch_size, seq_len, generator=data)
+        loss = task.metrics(model(batch.x, targets=batch.y), batch)["loss"]  # targets: for teacher forcing
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = nn.utils.clip_grad_norm_(model.parameters(), budget.clip_norm)  # after backward, or it is a no-op
+        optimizer.step()
+        schedule.step()
+        loss_value, norm_value = loss.item(), grad_norm.item()  # a sync point on GPU
+        synchronize(device)
+        result.step_seconds.append(time.perf_counter() - start)
+        train_seconds += result.step_seconds[-1]
+        result.clipped_steps += norm_value > budget.clip_norm
+        if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
+            result.diverged_step = step
+            break
+        if step % budget.eval_every == 0 or step == budget.steps:
+            _record_eval(result, model, task, val_set, step, train_seconds)
+            bar.set_postfix(val_loss=f"{result.curve[-1][1]:.4g}")
+    bar.close()
+    return result
+
+
+def _record_eval(
+    result: TrainResult, model: nn.Module, task: Task, val_set: list[Batch], step: int, train_seconds: float
+) -> None:
+    metrics = evaluate(model, task, val_set)
+    result.last_val = metrics
+    result.curve.append((step, metrics["loss"]))
+    if result.steps_to_solve is None and task.solved(metrics):
+        result.steps_to_solve = step
+        result.seconds_to_solve = train_seconds
