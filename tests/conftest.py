@@ -1,6 +1,8 @@
-"""Shared fixtures: registry parametrisation, seeded generators and a CLI runner.
+"""Shared fixtures: registry parametrisation, seeded generators, a CLI runner, and the results folders that
+several test modules read. Plain helpers live in ``tests/helpers.py``.
 
-Everything here is tiny and CPU-only; the whole suite should run in well under a minute.
+Everything here is tiny and CPU-only. ``-m "not slow"`` leaves out the tests that start processes or take
+seconds; tox runs them all.
 """
 
 from __future__ import annotations
@@ -15,28 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) from a source checkout
     sys.path.insert(0, str(ROOT))
 
-import models  # noqa: E402
-import tasks  # noqa: E402
-from bench.cli import main  # noqa: E402
+from bench.report.write import write_report  # noqa: E402
+from tasks.adding import AddingTask  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    MODEL_NAMES,
+    TASK_NAMES,
+    TINY_BUDGET,
+    generator,
+    known_store,
+    run_cli,
+    tiny_run_args,
+)
 
 # Tensors here are a few KB: intra-op threads only add overhead, and on a busy 2-core machine
 # OpenMP's spinning threads make every op 10-100x slower.
 torch.set_num_threads(1)
-
-TASK_NAMES = list(tasks.TASKS)
-MODEL_NAMES = list(models.MODELS)
-
-# A parameter target every family can meet within 5% on every task at the quick preset's task parameters.
-# At tiny sizes the Transformer's width steps by 4 and its count by 30-40% a step: 4000, 5000 or 8000 is out
-# of its reach on some task.
-TINY_PARAMS = 7000
-
-
-def quick_task(name: str) -> tasks.Task:
-    """The task at the quick preset's parameters: the size the models are tested at."""
-    from bench.config.presets import PRESETS
-
-    return tasks.get_task(name, **PRESETS["quick"]["task_params"].get(name, {}))
 
 
 @pytest.fixture(params=TASK_NAMES)
@@ -51,22 +46,10 @@ def model_name(request) -> str:
     return request.param
 
 
-def generator(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 @pytest.fixture
 def gen():
     """A factory of seeded CPU generators: ``gen(3)``."""
     return generator
-
-
-def run_cli(argv: list[str]) -> int:
-    """``bench.cli.main`` as a process would see it: argparse errors exit, others return a code."""
-    try:
-        return main(argv)
-    except SystemExit as exc:
-        return exc.code
 
 
 @pytest.fixture(scope="session")
@@ -75,20 +58,61 @@ def cli():
     return run_cli
 
 
-def tiny_run_args(out: Path, task: str, *extra: str) -> list[str]:
-    """A `run` command line small enough for a test: one length, a few steps, tiny eval sets, inline, no report.
-
-    Flags in ``extra`` come last, so they override these (argparse keeps the last value).
-    """
-    length = str(max(tasks.get_task(task).min_length, 8))
-    return [
-        "run", "--task", task, "--lengths", length, "--steps", "6", "--eval-every", "3",
-        "--val-size", "16", "--test-size", "16", "--batch-size", "4", "--params", str(TINY_PARAMS),
-        "--threads", "1", "--executor", "inline", "--out", str(out), "--no-progress", "--no-report", *extra,
-    ]  # fmt: skip
-
-
 @pytest.fixture(scope="session")
 def tiny_args():
     """``tiny_args(out_dir, task, *extra_flags)`` -> argv for ``bench.cli.main``."""
     return tiny_run_args
+
+
+@pytest.fixture
+def no_sweep(monkeypatch):
+    """A configuration that is wrongly accepted fails the test at once instead of starting a real sweep."""
+
+    def run_sweep(config, **_):
+        pytest.fail(f"the configuration was accepted: {config!r}")
+
+    monkeypatch.setattr("bench.cli.do_run", run_sweep)
+
+
+@pytest.fixture
+def nan_loss_from_step_3(monkeypatch):
+    """The adding loss turns NaN at the third training step (warm-up and evaluation calls are not counted).
+
+    Training steps are told apart by their batch: ``TINY_BUDGET.batch_size`` sequences, with gradients on.
+    """
+    original = AddingTask.metrics
+    training_calls = 0
+
+    def metrics(self, output, batch):
+        nonlocal training_calls
+        scores = original(self, output, batch)
+        if torch.is_grad_enabled() and batch.x.shape[0] == TINY_BUDGET.batch_size:
+            training_calls += 1
+            if training_calls >= 3:
+                scores["loss"] = scores["loss"] * float("nan")
+        return scores
+
+    monkeypatch.setattr(AddingTask, "metrics", metrics)
+
+
+@pytest.fixture(scope="module")
+def trained_folder(tmp_path_factory, cli, tiny_args) -> Path:
+    """A tiny copying sweep of the RNN and the SSM on two seeds, with their checkpoints.
+
+    One per module: the gradients command writes its curves (and a report) into it.
+    """
+    out = tmp_path_factory.mktemp("trained") / "results"
+    assert cli(tiny_args(out, "copying", "--models", "rnn,ssm", "--seeds", "0,1")) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def report(tmp_path_factory) -> Path:
+    """The report of ``known_store``'s records (read only: shared by every test that reads it).
+
+    Drawing its figures takes seconds: the tests that read it are marked slow.
+    """
+    out = tmp_path_factory.mktemp("report") / "results"
+    known_store(out)
+    write_report(out)
+    return out

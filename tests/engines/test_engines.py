@@ -1,6 +1,8 @@
-"""Engines: several runs at once, Ray and SLURM (submitit) give the records the local executor gives.
+"""Engines: several runs at once, Ray and SLURM (submitit) give the records the local executor gives, and one
+Ctrl-C stops every run in flight.
 
 The Ray and submitit tests skip cleanly when their extra is not installed; tox's `engines` env installs both.
+The subprocess executor's time limits, out-of-memory and kill handling are in ``test_isolation.py``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,7 @@ from bench.config import load_config
 from bench.engines.local import gpu_slots
 from bench.store.jsonl import read_records
 from bench.sweep.plan import plan
-from tests.test_config_cli import flags
-from tests.test_reliability import ROOT
+from tests.helpers import ROOT, flags
 
 # Where and how fast a run went, not what it computed.
 NOT_COMPARED = {"wall_s", "started_at", "finished_at", "train_step_ms", "train_step_ms_iqr", "first_step_ms", "train_s",
@@ -45,13 +46,16 @@ def by_key(out: Path) -> dict[str, dict]:
 def one_at_a_time(tmp_path_factory, cli) -> dict[str, dict]:
     out = tmp_path_factory.mktemp("workers1") / "results"
     assert cli(four_runs(out, "--workers", "1")) == 0
-    return by_key(out)
+    records = by_key(out)
+    assert len(records) == 4  # what the other engines must match: never an empty store
+    return records
 
 
+@pytest.mark.slow
 def test_two_workers_store_the_records_of_one(one_at_a_time, tmp_path, cli):
     assert cli(four_runs(tmp_path / "w2", "--workers", "2")) == 0
     records = read_records(tmp_path / "w2")
-    assert all(r["concurrent_runs"] == 2 and r["status"] == "ok" for r in records)
+    assert len(records) == 4 and all(r["concurrent_runs"] == 2 and r["status"] == "ok" for r in records)
     assert by_key(tmp_path / "w2") == one_at_a_time
     assert cli(["report", str(tmp_path / "w2")]) == 0
     assert "Timings were taken with up to 2 runs at once" in (tmp_path / "w2" / "report.md").read_text()
@@ -83,21 +87,23 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_a_sweep_through_local_ray(local_ray, one_at_a_time, tmp_path, cli):
     assert cli(four_runs(tmp_path / "ray", "--executor", "ray", "--cpus-per-run", "1")) == 0
     assert by_key(tmp_path / "ray") == one_at_a_time
 
 
+@pytest.mark.slow
 def test_a_run_raising_in_a_ray_worker_is_an_error_record(local_ray, tmp_path, cli, monkeypatch):
     import bench.engines.ray  # after the fixture skipped, where Ray is not installed
     from bench.engines.isolation import run_isolated
 
-    def raise_for_gru(spec):  # pickled by value into the Ray worker
-        if spec.model == "gru":
+    def raise_for_gru(job):  # pickled by value into the Ray worker
+        if job.spec.model == "gru":
             raise RuntimeError("planted failure")
-        return run_isolated(spec)
+        return run_isolated(job)
 
-    monkeypatch.setattr(bench.engine_ray, "run_isolated", raise_for_gru)
+    monkeypatch.setattr(bench.engines.ray, "run_isolated", raise_for_gru)
     assert cli(four_runs(tmp_path / "ray", "--executor", "ray")) == 0
     status = {(r["model"], r["seq_len"]): (r["status"], r["error"]) for r in read_records(tmp_path / "ray")}
     assert status[("lstm", 8)][0] == status[("lstm", 12)][0] == "ok"  # the sweep went on
@@ -107,23 +113,25 @@ def test_a_run_raising_in_a_ray_worker_is_an_error_record(local_ray, tmp_path, c
 # ---- SLURM through submitit, as local processes ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_sweep_through_submitit_local(one_at_a_time, tmp_path, cli):
     pytest.importorskip("submitit")
     assert cli(four_runs(tmp_path / "slurm", "--executor", "slurm", "--slurm-cluster", "local")) == 0
     assert by_key(tmp_path / "slurm") == one_at_a_time
 
 
+@pytest.mark.slow
 def test_a_failing_submitit_job_is_an_error_record(tmp_path, cli, monkeypatch):
     pytest.importorskip("submitit")
     import bench.engines.slurm
     from bench.engines.isolation import run_isolated
 
-    def raise_for_gru(spec):
-        if spec.model == "gru":
+    def raise_for_gru(job):  # a TrainingJob: what run_isolated is given
+        if job.spec.model == "gru":
             raise RuntimeError("planted failure")
-        return run_isolated(spec)
+        return run_isolated(job)
 
-    monkeypatch.setattr(bench.engine_slurm, "run_isolated", raise_for_gru)
+    monkeypatch.setattr(bench.engines.slurm, "run_isolated", raise_for_gru)
     argv = four_runs(tmp_path / "slurm", "--executor", "slurm", "--slurm-cluster", "local")
     assert cli(argv) == 0
     status = {(r["model"], r["seq_len"]): (r["status"], r["error"]) for r in read_records(tmp_path / "slurm")}
@@ -150,20 +158,28 @@ def descendants(pid: int) -> set[int]:
     return found
 
 
+@pytest.mark.slow
 def test_ctrl_c_with_two_runs_in_flight_stops_both(tmp_path):
     # Two runs far longer than the test: both must be started, then stopped by one Ctrl-C.
     long_runs = ["--workers", "2", "--models", "gru", "--lengths", "20000,20001", "--steps", "400"]
     argv = [sys.executable, "-m", "bench", *four_runs(tmp_path / "out", *long_runs)]
+    # SIGINT at its default, as in a terminal: a shell that starts this test in the background ignores SIGINT,
+    # its children inherit that, and Python then installs no KeyboardInterrupt handler.
     sweep = subprocess.Popen(argv, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             text=True)  # fmt: skip
-    deadline = time.monotonic() + 60
-    while len(descendants(sweep.pid)) < 3:  # the forkserver and two runs
-        assert sweep.poll() is None and time.monotonic() < deadline, "the runs did not start"
-        time.sleep(0.1)
-    time.sleep(1.0)
-    runs = descendants(sweep.pid)
-    os.killpg(sweep.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
-    stdout, _ = sweep.communicate(timeout=30)
+                             text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(descendants(sweep.pid)) < 3:  # the forkserver and two runs
+            assert sweep.poll() is None and time.monotonic() < deadline, "the runs did not start"
+            time.sleep(0.1)
+        time.sleep(1.0)
+        runs = descendants(sweep.pid)
+        os.killpg(sweep.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends to the foreground group
+        stdout, _ = sweep.communicate(timeout=30)
+    finally:  # a sweep that did not stop is killed, and its runs die with it: none may outlive the test
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+            sweep.wait()
     assert sweep.returncode == 130
     assert "Interrupted: 0 of 2 runs stored" in stdout
     deadline = time.monotonic() + 10
@@ -172,6 +188,7 @@ def test_ctrl_c_with_two_runs_in_flight_stops_both(tmp_path):
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_the_manifest_records_the_threads_each_worker_gets(tmp_path, cli, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
     argv = ["run", "--task", "adding", "--models", "lstm", "--lengths", "8", "--steps", "2", "--eval-every", "1",

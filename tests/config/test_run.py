@@ -1,4 +1,5 @@
-"""Configuration and command line: preset < TOML file < flags, and every bad input is one line, exit 2, no output."""
+"""The run command's configuration: a frozen ``SweepConfig``; every bad input is one line, exit 2, no output;
+the engines' extras named with their install command; ``--eval-lengths`` checked before any training."""
 
 from __future__ import annotations
 
@@ -6,86 +7,15 @@ import pydantic
 import pytest
 import torch
 
-import models
-import tasks
-from bench.cli import RUN_FLAGS
-from bench.config import ConfigError, SweepConfig, load_config
-from bench.config.presets import PRESETS
-
-
-def flags(**given) -> dict:
-    """What the CLI hands ``load_config``: every flag, None where not given, strings otherwise."""
-    return {name: given.get(name) for name in RUN_FLAGS}
-
-
-# ---- merging ---------------------------------------------------------------------------------
-
-
-def test_preset_then_file_then_flags(tmp_path):
-    path = tmp_path / "sweep.toml"
-    path.write_text(
-        'preset = "standard"\nsteps = 7\nbatch_size = 5\nmodels = ["lstm", "gru"]\n'
-        "task_params = {n_symbols = 4}\n[model_options.lstm]\nlayers = 2\n"
-    )
-    config = load_config(flags(task="copying", steps="3", lengths="8,16"), path)
-    assert isinstance(config, SweepConfig)
-    assert config.steps == 3  # the flag beats the file
-    assert config.lengths == [8, 16]
-    assert config.batch_size == 5  # the file beats the preset
-    assert config.models == ["lstm", "gru"]
-    assert config.task_params == {"n_symbols": 4}
-    assert config.model_options == {"lstm": {"layers": 2}}
-    assert config.params == PRESETS["standard"]["params"]  # the file's preset fills the rest
-    assert config.lrs == PRESETS["standard"]["lrs"]
-
-
-def test_option_flags_are_typed_and_merge_over_the_file(tmp_path, cli, monkeypatch):
-    path = tmp_path / "sweep.toml"
-    path.write_text("[model_options.ssm]\nlayers = 3\nstate_size = 8\n")
-    seen = []
-    monkeypatch.setattr("bench.cli.do_run", lambda config, **_: seen.append(config))
-    argv = ["run", "--task", "adding", "--config", str(path), "--option", "ssm.kernel=vandermonde",
-            "--option", "ssm.layers=1", "--option", "ssm.dt_max=0.2"]  # fmt: skip
-    assert cli(argv) == 0
-    assert seen[0].model_options == {"ssm": {"layers": 1, "state_size": 8, "kernel": "vandermonde", "dt_max": 0.2}}
-
-
-def test_preset_flag_beats_the_file_preset(tmp_path):
-    path = tmp_path / "sweep.toml"
-    path.write_text('preset = "standard"\n')
-    config = load_config(flags(task="adding", preset="paper"), path)
-    assert config.preset == "paper"
-    assert config.params == PRESETS["paper"]["params"]
-    assert config.lengths == PRESETS["paper"]["lengths"]["adding"]
-
-
-@pytest.mark.parametrize("preset", list(PRESETS))
-@pytest.mark.parametrize("task", list(tasks.TASKS))
-def test_every_preset_is_a_valid_sweep_of_every_task(preset, task):
-    # Validation solves every model's width for the preset's target: a preset no model can meet fails here.
-    config = load_config(flags(task=task, preset=preset))
-    assert config.lengths == PRESETS[preset]["lengths"][task]
-
-
-def test_defaults_are_the_quick_preset_and_every_model():
-    config = load_config(flags(task="copying"))
-    quick = PRESETS["quick"]
-    assert config.preset == "quick"
-    assert config.lengths == quick["lengths"]["copying"]
-    assert (config.steps, config.batch_size, config.params) == (quick["steps"], quick["batch_size"], quick["params"])
-    assert config.models == models.DEFAULT_MODELS
-    assert config.executor == "subprocess" and config.device == "auto"
+from bench.config import ConfigError, load_config
+from bench.sweep.plan import plan
+from tests.helpers import flags
 
 
 def test_config_is_frozen():
     config = load_config(flags(task="adding"))
     with pytest.raises(pydantic.ValidationError):
         config.steps = 1
-
-
-def test_load_config_raises_config_error():
-    with pytest.raises(ConfigError, match="steps"):
-        load_config(flags(task="adding", steps="0"))
 
 
 # ---- bad inputs ------------------------------------------------------------------------------
@@ -161,16 +91,6 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.fixture
-def no_sweep(monkeypatch):
-    """A config that is wrongly accepted fails the test at once instead of starting a real sweep."""
-
-    def run_sweep(config, **_):
-        pytest.fail(f"the configuration was accepted: {config!r}")
-
-    monkeypatch.setattr("bench.cli.do_run", run_sweep)
-
-
 @pytest.mark.parametrize("argv, toml, words", BAD_INPUTS)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, toml, words, tmp_path, capsys, cli, no_sweep):
     out = tmp_path / "out"
@@ -194,22 +114,30 @@ def test_a_missing_extra_is_named_with_its_install_command(executor, extra, monk
         load_config(flags(task="adding", executor=executor))
 
 
-def test_missing_config_file(tmp_path, capsys, cli, no_sweep):
+# ---- --eval-lengths ----------------------------------------------------------------------------------
+
+
+def test_eval_lengths_are_multiples_or_lengths_longer_than_the_trained_one():
+    config = load_config(flags(task="adding", lengths="10,40", eval_lengths="2x,4x,50"))
+    assert config.eval_lengths_for(10) == (20, 40, 50)
+    assert config.eval_lengths_for(40) == (50, 80, 160)  # 50 is longer than 40: kept; nothing shorter
+    keys = {s.run_key for s in plan(config)}
+    plain = {s.run_key for s in plan(load_config(flags(task="adding", lengths="10,40")))}
+    assert not keys & plain  # what a run is tested at is part of what it computes
+
+
+@pytest.mark.parametrize("value", ["2y", "0x", "-4", "x"])
+def test_bad_eval_lengths_are_refused(value):
+    with pytest.raises(ConfigError, match="eval_lengths"):
+        load_config(flags(task="adding", eval_lengths=value))
+
+
+def test_a_learned_table_shorter_than_an_eval_length_is_refused_before_training(tmp_path, cli, capsys, no_sweep):
     out = tmp_path / "out"
-    code = cli(["run", "--task", "adding", "--config", str(tmp_path / "missing.toml"), "--out", str(out)])
+    argv = ["run", "--task", "copying", "--models", "transformer", "--lengths", "8", "--params", "27000",
+            "--option", "transformer.positions=learned", "--option", "transformer.max_positions=40",
+            "--eval-lengths", "4x", "--out", str(out)]  # fmt: skip
+    assert cli(argv) == 2
     err = capsys.readouterr().err
-    assert code == 2
-    assert err.count("\n") == 1 and "config" in err and "missing.toml" in err
+    assert err.count("\n") == 1 and "eval_lengths" in err and "covers 40 steps, got a sequence of 52" in err
     assert not out.exists()
-
-
-# ---- list ------------------------------------------------------------------------------------
-
-
-def test_list_shows_every_task_model_and_preset(capsys, cli):
-    assert cli(["list"]) == 0
-    out = capsys.readouterr().out
-    for name in [*tasks.TASKS, *models.MODELS, *PRESETS]:
-        assert name in out
-    for name in tasks.TASKS:
-        assert tasks.get_task(name).variant_id in out

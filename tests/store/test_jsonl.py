@@ -1,0 +1,33 @@
+"""The JSONL store: a torn last line is skipped with a warning, non-finite floats are stored as null, a
+missing file reads as empty."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench.store.files import RUNS_FILE
+from bench.store.jsonl import append_record, read_records
+
+
+def test_truncated_last_line_is_skipped_with_a_warning(tmp_path):
+    append_record(tmp_path, {"run_key": "a", "status": "ok"})
+    append_record(tmp_path, {"run_key": "b", "status": "oom"})
+    with open(tmp_path / RUNS_FILE, "a") as f:
+        f.write('{"run_key": "c", "sta')  # a crash in the middle of a write
+    with pytest.warns(UserWarning, match="truncated"):
+        records = read_records(tmp_path)
+    assert records == [{"run_key": "a", "status": "ok", "schema": 2}, {"run_key": "b", "status": "oom", "schema": 2}]
+
+
+def test_non_finite_floats_are_stored_as_null(tmp_path):
+    append_record(tmp_path, {"loss": math.nan, "curve": [[1, math.inf], [2, 0.5]], "test": {"loss": -math.inf}})
+    raw = (tmp_path / RUNS_FILE).read_text()
+    assert "NaN" not in raw and "Infinity" not in raw
+    assert json.loads(raw) == {"loss": None, "curve": [[1, None], [2, 0.5]], "test": {"loss": None}, "schema": 2}
+
+
+def test_missing_store_reads_as_empty(tmp_path):
+    assert read_records(tmp_path / "nowhere") == []

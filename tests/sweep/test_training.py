@@ -1,0 +1,95 @@
+"""One planned run as a job: divergence and errors are records, a checkpoint that cannot be written loses
+nothing else, the same command gives bit-identical metrics, and the first batch is pinned per task."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+import models
+import tasks
+from bench.config import load_config
+from bench.store.jsonl import append_record, read_records
+from bench.sweep.plan import RunSpec, plan
+from bench.sweep.training import data_stream, run_one
+from tests.helpers import TINY_BUDGET
+
+# ---- divergence and failures are results -----------------------------------------------------
+
+
+def tiny_spec(model: str = "gru", **options) -> RunSpec:
+    return RunSpec(
+        task="adding", variant="adding/halves@1", task_params={}, model=model,
+        model_options={**models.model_options(model), **options}, seq_len=8, seed=0, lr=1e-3, budget=TINY_BUDGET,
+        threads=1,
+    )  # fmt: skip
+
+
+def test_run_one_records_divergence(nan_loss_from_step_3, tmp_path):
+    record = run_one(tiny_spec(), progress=False)
+    assert record["status"] == "diverged"
+    assert record["diverged_step"] == 3
+    assert record["solved"] is False
+    append_record(tmp_path, record)  # NaN metrics go to the store as null
+    (stored,) = read_records(tmp_path)
+    assert stored["status"] == "diverged" and stored["test_loss"] is None
+
+
+def test_run_one_records_an_error():
+    record = run_one(tiny_spec("ssm", state_size=3), progress=False)
+    assert record["status"] == "error"
+    assert "state_size" in record["error"]
+    assert record["model"] == "ssm" and "wall_s" in record
+
+
+def test_a_checkpoint_that_cannot_be_written_does_not_lose_the_run(tmp_path, cli, tiny_args, monkeypatch):
+    import bench.sweep.training
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bench.sweep.training, "save_checkpoint", disk_full)
+    assert cli(tiny_args(tmp_path / "r", "adding", "--models", "lstm")) == 0
+    (record,) = read_records(tmp_path / "r")
+    assert record["status"] == "ok" and record["checkpoint"] is None and "No space" in record["checkpoint_error"]
+
+
+# ---- determinism ---------------------------------------------------------------------------------
+
+TIMING_FIELDS = {"wall_s", "started_at", "finished_at", "train_step_ms", "train_step_ms_iqr", "first_step_ms",
+                 "train_tokens_per_s", "infer_tokens_per_s", "train_s", "seconds_to_solve", "argv"}  # fmt: skip
+
+
+def test_the_same_command_gives_bit_identical_metrics(tmp_path, cli, tiny_args):
+    runs = []
+    for name in ("a", "b"):
+        assert cli(tiny_args(tmp_path / name, "copying", "--steps", "8")) == 0
+        runs.append([{k: v for k, v in r.items() if k not in TIMING_FIELDS} for r in read_records(tmp_path / name)])
+    assert runs[0] == runs[1]
+    assert all(r["status"] == "ok" for r in runs[0])
+
+
+# sha256 of the first training batch (seed 0, T=16, batch 4, quick's task parameters) as the runner draws it.
+# A change here is a change to every result: bump the task's variant version instead of updating the number.
+FIRST_BATCH_SHA256 = {
+    "adding": "2b61cc382c56ff9a36f5039f2883d265d7dca89da268e517226b646c073a9691",
+    "copying": "92c4071b36b750da44c5af00f41504d4395927a8b4b075337c64e162d6ca4eab",
+    "selective_copying": "7fda59276bc0a30244c5000d1ae98faa45bcc5d8f496c53b979ca48a275df43d",
+    "associative_recall": "2a737316750d48079977fcceefe8d39b5f58c6be9efe3272ad4eb7b83de37d3d",
+}
+
+
+@pytest.mark.parametrize("name", list(tasks.TASKS))
+def test_first_training_batch_fingerprint(name):
+    spec = plan(load_config({"task": name, "models": "lstm", "lengths": "16", "batch_size": "4"}))[0]
+    batch = tasks.get_task(name, **spec.task_params).sample(4, 16, generator=data_stream(spec, "train"))
+    digest = hashlib.sha256()
+    for tensor in (batch.x, batch.y, batch.mask):
+        digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    assert digest.hexdigest() == FIRST_BATCH_SHA256[name]
+
+
+def test_every_task_has_a_fingerprint():
+    assert set(FIRST_BATCH_SHA256) == set(tasks.TASKS)

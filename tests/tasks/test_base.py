@@ -1,0 +1,93 @@
+"""What every registered task promises: randomness from the generator alone, its minimum length, a spec that
+describes its batches, its solved thresholds and variant id."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import tasks
+
+
+def some_length(task: tasks.Task) -> int:
+    return max(task.min_length, 8)
+
+
+# ---- randomness comes from the generator alone -----------------------------------------------
+
+
+def test_same_seed_same_batch(task_name, gen):
+    task = tasks.get_task(task_name)
+    torch.manual_seed(1)  # the global RNG must not matter
+    first = task.sample(8, some_length(task), generator=gen(7))
+    torch.manual_seed(2)
+    second = task.sample(8, some_length(task), generator=gen(7))
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+
+
+def test_different_seed_different_batch(task_name, gen):
+    task = tasks.get_task(task_name)
+    first = task.sample(8, some_length(task), generator=gen(7))
+    second = task.sample(8, some_length(task), generator=gen(8))
+    assert not torch.equal(first.x, second.x)
+
+
+def test_sampling_leaves_global_rng_alone(task_name, gen):
+    task = tasks.get_task(task_name)
+    before = torch.get_rng_state()
+    task.sample(8, some_length(task), generator=gen(9))
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+# ---- validation, thresholds, the spec --------------------------------------------------------
+
+
+def test_length_below_minimum_is_rejected(task_name, gen):
+    task = tasks.get_task(task_name)
+    task.sample(2, task.min_length, generator=gen(0))  # the minimum itself is allowed
+    with pytest.raises(ValueError, match="seq_len"):
+        task.sample(2, task.min_length - 1, generator=gen(0))
+
+
+@pytest.mark.parametrize(
+    "name, metrics, solved",
+    [
+        ("adding", {"loss": 0.009, "accuracy": 0.5}, True),
+        ("adding", {"loss": 0.011, "accuracy": 0.5}, False),
+        ("copying", {"loss": 1.0, "accuracy": 0.99}, True),
+        ("copying", {"loss": 0.0, "accuracy": 0.98}, False),
+        ("selective_copying", {"loss": 1.0, "accuracy": 0.99}, True),
+        ("associative_recall", {"loss": 0.0, "accuracy": 0.98}, False),
+    ],
+)
+def test_solved_thresholds(name, metrics, solved):
+    assert tasks.get_task(name).solved(metrics) is solved
+
+
+@pytest.mark.parametrize(
+    "name, variant_id",
+    [("adding", "adding/halves@1"), ("copying", "copying/arjovsky@1"),
+     ("selective_copying", "selective_copying/mamba@1"), ("associative_recall", "associative_recall/mqar@1")],
+)  # fmt: skip
+def test_variant_ids(name, variant_id):
+    assert tasks.get_task(name).variant_id == variant_id
+
+
+def test_spec_matches_batches(task_name, gen):
+    task = tasks.get_task(task_name)
+    spec, T = task.spec, some_length(task)
+    batch = task.sample(4, T, generator=gen(0))
+    L = task.total_length(T)
+    if spec.input_kind == "tokens":
+        assert batch.x.shape == (4, L) and batch.x.dtype == torch.long
+        assert batch.x.min() >= 0 and batch.x.max() < spec.input_size
+    else:
+        assert batch.x.shape == (4, L, spec.input_size) and batch.x.is_floating_point()
+    if spec.scored == "all":
+        assert batch.mask.all()
+    elif spec.scored == "last":
+        assert batch.mask[:, -1].all() and batch.mask.sum() == 4
+    else:  # "tail": the last few steps, the same number in every sequence
+        scored = batch.mask.sum(1)
+        assert (scored == scored[0]).all() and batch.mask[:, -scored[0] :].all()

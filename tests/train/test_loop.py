@@ -1,0 +1,77 @@
+"""The training loop: the warm-up + cosine schedule, weight decay on matrices only, every step run while the
+loss is finite, and a stop at the first NaN."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+import models
+import tasks
+from bench.train.evaluate import make_eval_set
+from bench.train.loop import make_optimizer, train, warmup_cosine
+from tests.helpers import TINY_BUDGET
+
+# ---- learning-rate schedule ------------------------------------------------------------------
+
+
+def test_warmup_cosine_shape():
+    steps, warmup = 100, 10
+    factors = [warmup_cosine(step, steps, 0.1) for step in range(steps)]
+    assert factors[:warmup] == pytest.approx([(s + 1) / warmup for s in range(warmup)])  # linear ramp
+    assert factors[warmup - 1] == pytest.approx(1.0) and factors[warmup] == pytest.approx(1.0)
+    after = factors[warmup:]
+    assert all(a > b for a, b in itertools.pairwise(after))  # strictly decreasing
+    assert factors[-1] < 1e-3
+    assert warmup_cosine(steps, steps, 0.1) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_warmup_cosine_without_warmup_starts_at_one():
+    assert warmup_cosine(0, 50, 0.0) == pytest.approx(1.0)
+
+
+# ---- optimiser groups ------------------------------------------------------------------------
+
+
+def test_weight_decay_reaches_matrices_only():
+    torch.manual_seed(0)
+    model = models.build_model("ssm", tasks.get_task("adding").spec, width=8)
+    decay, rest = make_optimizer(model, lr=1e-3, weight_decay=0.1).param_groups
+    assert decay["weight_decay"] == 0.1 and rest["weight_decay"] == 0.0
+    decayed, kept = {id(p) for p in decay["params"]}, {id(p) for p in rest["params"]}
+    assert decayed.isdisjoint(kept) and decayed | kept == {id(p) for p in model.parameters()}
+    for name, p in model.named_parameters():
+        tagged = getattr(p, "_no_weight_decay", False)
+        assert (id(p) in decayed) == (p.ndim >= 2 and not tagged), name
+    ssm = model.backbone.blocks[0].ssm
+    assert id(ssm.kernel.log_neg_a_real) in kept  # a tagged matrix
+    assert id(ssm.skip) in kept and id(model.head[0].weight) in kept  # vectors, norms
+    assert id(model.backbone.blocks[0].mix.weight) in decayed and id(model.encoder.weight) in decayed
+
+
+# ---- the loop ------------------------------------------------------------------------------------
+
+
+def train_tiny(gen):
+    task = tasks.get_task("adding")
+    torch.manual_seed(0)
+    model = models.build_model("gru", task.spec, width=8)
+    val_set = make_eval_set(task, TINY_BUDGET.val_size, 8, gen(1))
+    return train(model, task, TINY_BUDGET, lr=1e-3, seq_len=8, data=gen(2), val_set=val_set, device="cpu",
+                 progress=False)  # fmt: skip
+
+
+def test_train_runs_every_step_when_the_loss_is_finite(gen):
+    result = train_tiny(gen)
+    assert result.diverged_step is None
+    assert len(result.step_seconds) == TINY_BUDGET.steps
+    assert [step for step, _ in result.curve] == [5, 10]
+
+
+def test_train_stops_at_a_nan_loss(nan_loss_from_step_3, gen):
+    result = train_tiny(gen)
+    assert result.diverged_step == 3
+    assert len(result.step_seconds) == 3
+    assert result.curve == []
