@@ -26,7 +26,7 @@ from tasks.base import TaskSpec
 # ("a time-invariant SSM", "fixed-state recurrent models"), and the harness finds the families that
 # are of that kind through these words, never through their names.
 TRAITS: dict[str, str] = {
-    "recurrent": "a nonlinear recurrence carried step by step (the classic RNN cells)",
+    "recurrent": "an RNN: a hidden state updated step by step from the last one (the classic cells, minimal RNNs)",
     "gated": "multiplicative gates decide what the state keeps",
     "attention": "softmax attention over every earlier step",
     "ssm": "a linear state-space layer",
@@ -122,3 +122,10 @@ def no_weight_decay(param: nn.Parameter) -> nn.Parameter:
     """Tag a parameter the optimiser must not decay (e.g. SSM time scales); the trainer reads the tag."""
     param._no_weight_decay = True  # type: ignore[attr-defined]
     return param
+
+
+def lr_cap(param: nn.Parameter, cap: float) -> nn.Parameter:
+    """Tag a parameter to train at min(lr, cap) and without weight decay (the S4D recipe for A and dt); the
+    trainer reads the tag."""
+    param._lr_cap = cap  # type: ignore[attr-defined]
+    return no_weight_decay(param)
