@@ -54,6 +54,8 @@ RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by a
     "memory_limit_mb": "address-space limit per run, in MB above what the run's process holds at its start; "
     "a run past it is recorded as oom",
     "out": "results folder (default: results/<task>-<preset>); a rerun into it resumes",
+    "numerics": "portable (default: torch's CPU kernels pinned to paths every x86-64 CPU with AVX2 has, so a run "
+    "gives the same bits on another machine) or native (the machine's fastest paths)",
 }
 SWITCHES = {  # field -> (flag, value when given, help)
     "retry_failed": ("--retry-failed", True, "on resume, run again the runs whose record is a failure"),
@@ -87,6 +89,8 @@ SPEED_FLAGS = {
     "latency and tokens/s as the generated length grows, at these lengths (e.g. 256,1024,4096); token tasks only",
     "temperature": "sampling temperature for --generate (default: 1.0)",
     "out": "results folder (default: results/speed-<device>)",
+    "numerics": "portable (default), native, or both (native,portable): every configuration under each, to measure "
+    "what pinning the kernels costs; --generate runs under the first",
 }
 GRADIENT_FLAGS = {
     "task": "task whose trained runs are measured (see `list`)",
@@ -97,6 +101,8 @@ GRADIENT_FLAGS = {
     "params": "parameter target of models without a trained run (default: the runs', else 20000)",
     "threads": "CPU threads (default: torch's default)",
     "out": "where gradients.jsonl and the report go (default: the --from folder)",
+    "numerics": "portable (default: torch's CPU kernels pinned to paths every x86-64 CPU with AVX2 has, so a run "
+    "gives the same bits on another machine) or native (the machine's fastest paths)",
 }
 GRADIENT_SWITCHES = {
     "report": ("--no-report", False, "do not write the folder's report at the end"),

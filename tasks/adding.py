@@ -52,7 +52,7 @@ class AddingTask(Task):
         )
 
     def sample(self, batch_size: int, seq_len: int, *, generator: torch.Generator) -> Batch:
-        self.check_length(seq_len)
+        self.check_sample(seq_len, generator)
         B, T, dev = batch_size, seq_len, generator.device
         values = torch.rand(B, T, generator=generator, device=dev)  # (B, T)
         half = T // 2

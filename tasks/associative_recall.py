@@ -68,7 +68,7 @@ class AssociativeRecallTask(RecallTask):
         return 2 * self.n_pairs + seq_len + self.n_queries
 
     def sample(self, batch_size: int, seq_len: int, *, generator: torch.Generator) -> Batch:
-        self.check_length(seq_len)
+        self.check_sample(seq_len, generator)
         B, P, Q, dev = batch_size, self.n_pairs, self.n_queries, generator.device
         keys = torch.rand(B, self.n_keys, generator=generator, device=dev).argsort(dim=1)[:, :P] + 1  # (B, P) distinct
         values = torch.randint(1, self.n_values + 1, (B, P), generator=generator, device=dev) + self.n_keys  # (B, P)

@@ -1,7 +1,8 @@
 """The task contract shared by every synthetic task.
 
-A task is a pure batch generator: all randomness comes from the ``torch.Generator``
-passed to ``sample``, so the same seed gives the same data on any machine. A task
+A task is a pure batch generator: all randomness comes from the CPU ``torch.Generator``
+passed to ``sample``, so the same seed gives the same data on any machine and for any
+device (the caller moves the batch to its device; ``Batch.to``). A task
 declares its shapes in a ``TaskSpec`` so that models are sized from the spec alone,
 and owns its loss, metrics, analytic baseline and "solved" threshold.
 
@@ -37,6 +38,9 @@ class Batch(NamedTuple):
     x: torch.Tensor  # (B, L) long tokens, or (B, L, C) float
     y: torch.Tensor  # (B, L) targets: long classes or float values
     mask: torch.Tensor  # (B, L) bool, the positions the loss reads
+
+    def to(self, device: str | torch.device) -> Batch:
+        return Batch(*(t.to(device) for t in self))
 
 
 SOLVED_ACCURACY = 0.99  # every recall task: solved when 99% of the recalled tokens are right
@@ -126,6 +130,13 @@ class Task(ABC):
     def check_length(self, seq_len: int) -> None:
         if seq_len < self.min_length:
             raise ValueError(f"{self.name} needs seq_len >= {self.min_length}, got {seq_len}")
+
+    def check_sample(self, seq_len: int, generator: torch.Generator) -> None:
+        """Every ``sample`` starts here: a length the task allows, and a CPU generator (a device's generator is
+        another algorithm: the same seed would give other data on another device)."""
+        self.check_length(seq_len)
+        if generator.device.type != "cpu":
+            raise ValueError(f"{self.name} draws its data on the CPU; got a {generator.device.type} generator")
 
 
 class RecallTask(Task):

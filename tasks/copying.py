@@ -84,7 +84,7 @@ class CopyingTask(RecallTask):
         return seq_len + 2 * self.n_symbols
 
     def sample(self, batch_size: int, seq_len: int, *, generator: torch.Generator) -> Batch:
-        self.check_length(seq_len)
+        self.check_sample(seq_len, generator)
         S, dev = self.n_symbols, generator.device
         length = self.total_length(seq_len)
         data = torch.randint(1, N_DATA_SYMBOLS + 1, (batch_size, S), generator=generator, device=dev)  # (B, S)

@@ -77,7 +77,7 @@ class SelectiveCopyingTask(RecallTask):
         return seq_len + 1 + self.n_symbols
 
     def sample(self, batch_size: int, seq_len: int, *, generator: torch.Generator) -> Batch:
-        self.check_length(seq_len)
+        self.check_sample(seq_len, generator)
         B, T, S, dev = batch_size, seq_len, self.n_symbols, generator.device
         data = torch.randint(1, self.data_symbols + 1, (B, S), generator=generator, device=dev)  # (B, S)
         # S distinct positions per row, in increasing order: the first S of a random permutation, sorted.

@@ -19,7 +19,7 @@ import tasks
 from bench.cli import RUN_FLAGS, main
 from bench.report.render import render_terminal
 from bench.report.write import speed_summary
-from bench.store.jsonl import append_record, write_manifest
+from bench.store.jsonl import append_invocation, append_record
 from bench.store.records import with_facts
 from bench.train.budget import Budget
 
@@ -72,7 +72,8 @@ def tiny_run_args(out: Path, task: str, *extra: str) -> list[str]:
     return [
         "run", "--task", task, "--lengths", length, "--steps", "6", "--eval-every", "3",
         "--val-size", "16", "--test-size", "16", "--batch-size", "4", "--params", str(TINY_PARAMS),
-        "--threads", "1", "--executor", "inline", "--out", str(out), "--no-progress", "--no-report", *extra,
+        "--threads", "1", "--executor", "inline", "--numerics", "native", "--out", str(out), "--no-progress",
+        "--no-report", *extra,
     ]  # fmt: skip
 
 
@@ -194,7 +195,7 @@ def known_store(out: Path) -> None:
     ]  # fmt: skip
     for record in records:
         append_record(out, record)
-    write_manifest(out, {"config": {"preset": "quick"}, "n_runs": 10})
+    append_invocation(out, {"config": {"preset": "quick"}, "n_runs": 10})
 
 
 def summary_record(model, seed, lr, status="ok", val_loss=None, test_loss=None, solved=False, seq_len=8) -> dict:

@@ -39,12 +39,13 @@ from bench.config.gradients import GradientsConfig
 from bench.engines.job import Context, Job
 from bench.engines.local import LocalEngine
 from bench.engines.pipeline import run_jobs
+from bench.measure.environment import environment, invocation
 from bench.measure.seeds import split_generator
 from bench.measure.torch_setup import configure_torch
 from bench.store.checkpoints import initial_model, initial_model_of, trained_model_of
 from bench.store.files import GRADIENTS_FILE, SCHEMAS
 from bench.store.folder import ResultsFolder
-from bench.store.jsonl import append_record, locked
+from bench.store.jsonl import append_invocation, append_record, locked
 
 STATES = ("init", "trained")
 
@@ -66,6 +67,7 @@ class GradientJob:
     source_dir: str | None = None  # the results folder of the trained run
     run: dict | None = None  # the trained run's record; None for a model measured at initialisation only
     timeout_s: float | None = None
+    numerics: str = "portable"  # the CPU kernel paths (bench.measure.numerics)
 
     def describe(self) -> str:
         return f"{self.model} T={self.seq_len} seed {self.seed} {self.state}"
@@ -80,6 +82,7 @@ class GradientJob:
             "total_length": task.total_length(self.seq_len), "seed": self.seed, "state": self.state,
             "n_sequences": self.batch_size, "trained_run_key": self.run["run_key"] if self.run else None,
             "clipped_frac": self.run.get("clipped_frac") if self.run and self.state == "trained" else None,
+            "numerics": self.numerics,
         }]  # fmt: skip
 
     def build(self, task: tasks.Task) -> models.SequenceModel:
@@ -94,13 +97,13 @@ class GradientJob:
         configure_torch("cpu", self.threads)
         task = tasks.get_task(self.task, **self.task_params)
         model = self.build(task).double().eval()  # float64: decay measured past float32 underflow
-        test_stream = split_generator(self.seed, "test", task.variant_id, self.seq_len, "cpu")
+        test_stream = split_generator(self.seed, "test", task.variant_id, self.seq_len)
         batch = _as_float64(task.sample(self.batch_size, self.seq_len, generator=test_stream))
         norms = gradient_by_distance(model, batch)
         (identity,) = self.identities()
         return [{
             **identity, "status": "ok", "error": None, "n_params": models.count_parameters(model),
-            "grad_norm": norms.tolist(), **curve_summary(norms),
+            "grad_norm": norms.tolist(), **curve_summary(norms), **environment("cpu"),
         }]  # fmt: skip
 
 
@@ -169,7 +172,8 @@ def plan_jobs(config: GradientsConfig) -> tuple[list[GradientJob], list[str]]:
     wanted = {model: models.full_options(model, config.options_of(model)) for model in config.models}
     trained = ResultsFolder(config.source).trained_runs(task.variant_id, task.params(), wanted) if config.source else {}
     common = {"task": config.task, "task_params": config.task_params, "batch_size": config.batch_size,
-              "threads": config.threads, "source_dir": str(config.source) if config.source else None}  # fmt: skip
+              "threads": config.threads, "source_dir": str(config.source) if config.source else None,
+              "numerics": config.numerics}  # fmt: skip
     jobs, untrained = [], []
     for model in config.models:
         for seq_len in sorted(config.lengths):
@@ -195,6 +199,7 @@ def run_gradients(config: GradientsConfig, *, progress: bool = True) -> tuple[li
     out_dir = config.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     with locked(out_dir):
+        append_invocation(out_dir, invocation("gradients", config.model_dump(mode="json"), "cpu"))
         bar = tqdm(total=len(jobs), desc="gradients", disable=None if progress else True)
 
         def store(job: Job, records: list[dict]) -> None:

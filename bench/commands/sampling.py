@@ -64,6 +64,7 @@ class GenerationJob:
     precision: str = "fp32"
     source_dir: str | None = None  # a results folder of `run` (--from); None: freshly initialised weights
     run: dict | None = None  # the record of the run sampled from; None with a source_dir: it holds none
+    numerics: str = "portable"  # the CPU kernel paths (bench.measure.numerics)
 
     mode = "generate"  # not a field: as SpeedJob.mode, for the rows and the progress bar
 
@@ -89,7 +90,7 @@ class GenerationJob:
             "temperature": self.temperature, "prompt_tokens": PROMPT_TOKENS, "generate": list(self.lengths),
             "source": "initialised" if self.source_dir is None else "trained", "source_dir": self.source_dir,
             "run_key": run.get("run_key"), "trained_seq_len": run.get("seq_len"), "trained_lr": run.get("lr"),
-            "trained_seed": run.get("seed"),
+            "trained_seed": run.get("seed"), "numerics": self.numerics,
         }  # fmt: skip
 
     def rows(self, status: str, error: str | None, figures: dict | None = None) -> list[dict]:
@@ -192,6 +193,7 @@ def plan_generation(config: SpeedConfig) -> list[GenerationJob]:
                 precision=config.precision,
                 source_dir=source,
                 run=run,
+                numerics=config.numerics[0],  # sampling runs under the first --numerics given
             )
         )
     return jobs

@@ -41,12 +41,12 @@ from bench.config.speed import SpeedConfig
 from bench.engines.job import Context, Job
 from bench.engines.local import LocalEngine
 from bench.engines.pipeline import SkipRule, run_jobs
-from bench.measure.environment import environment
+from bench.measure.environment import environment, invocation
 from bench.measure.memory import PeakMemory
 from bench.measure.timing import synchronize, timed_call, timing_stats
 from bench.measure.torch_setup import configure_torch
 from bench.store.files import SCHEMAS, SPEED_FILE
-from bench.store.jsonl import append_record, locked
+from bench.store.jsonl import append_invocation, append_record, locked
 from tasks.base import TaskSpec
 
 MODES = ("train", "infer")
@@ -68,11 +68,13 @@ class SpeedJob:
     precision: str = "fp32"
     bare: str | None = None  # the core layer's class name: time it alone, without encoder, head, blocks and loss
     timeout_s: float | None = None
+    numerics: str = "portable"  # the CPU kernel paths (bench.measure.numerics)
+    tag: str = ""  # added to the label where rows would otherwise share one (several --numerics)
 
     @property
     def label(self) -> str:
-        """The table's row name: the model, or its bare core layer."""
-        return f"{self.model} (bare {self.bare})" if self.bare else self.model
+        """The table's row name: the model, or its bare core layer, and the tag."""
+        return (f"{self.model} (bare {self.bare})" if self.bare else self.model) + self.tag
 
     @property
     def series(self) -> tuple[str, str]:
@@ -87,7 +89,7 @@ class SpeedJob:
         return f"{self.label} {self.mode} L={self.seq_len}"
 
     def identities(self) -> list[dict]:
-        fields = {k: v for k, v in dataclasses.asdict(self).items() if k != "timeout_s"}
+        fields = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("timeout_s", "tag")}
         return [{"schema": SCHEMAS[SPEED_FILE], **fields, "bare": self.bare is not None, "label": self.label}]
 
     def measure(self, context: Context) -> list[dict]:
@@ -98,12 +100,14 @@ class SpeedJob:
 
 
 def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
-    """Model by model, mode by mode, short lengths first: so a failure can skip the longer ones."""
+    """Model by model, mode by mode, short lengths first: so a failure can skip the longer ones. With several
+    --numerics, every configuration under each, tagged ``[native]``, ``[portable]``."""
     spec = tasks.get_task(config.task).spec
     variants: list[tuple[str, str | None]] = [(model, None) for model in config.models]
     if config.bare:
         layers = {model: models.core_layer_name(model, spec, config.options_of(model)) for model in config.models}
         variants += [(model, layer) for model, layer in layers.items() if layer is not None]
+    tagged = len(config.numerics) > 1
     return [
         SpeedJob(
             model,
@@ -120,7 +124,10 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
             config.precision,
             bare,
             config.timeout_s,
+            numerics,
+            f" [{numerics}]" if tagged else "",
         )  # fmt: skip
+        for numerics in config.numerics
         for model, bare in variants
         for mode in MODES
         for length in sorted(config.lengths)
@@ -175,7 +182,7 @@ class _Bare(torch.nn.Module):
 def _bare_module(model: models.SequenceModel, x: torch.Tensor):
     """The model's core layer alone, fed (B, L, D) floats, scored by the mean square of its output."""
     bare = _Bare(model.core_layer())
-    h = torch.randn(*x.shape[:2], model.width, generator=torch.Generator(x.device).manual_seed(0), device=x.device)
+    h = torch.randn(*x.shape[:2], model.width, generator=torch.Generator().manual_seed(0)).to(x.device)
     return bare, h, torch.zeros_like(h), TaskSpec("real", model.width, "regression", model.width, "all")
 
 
@@ -218,6 +225,7 @@ def run_speed(config: SpeedConfig, *, progress: bool = True) -> list[dict]:
         reason=lambda job, length: f"failed at L={length}",
     )
     with locked(out_dir):
+        append_invocation(out_dir, invocation("speed", config.model_dump(mode="json"), config.resolved_device))
         bar = tqdm(total=len(jobs), desc="speed", unit="config", disable=None if progress else True)
 
         def store(job: Job, records: list[dict]) -> None:

@@ -17,17 +17,18 @@ from tasks.base import TaskSpec
 
 
 def random_batch(spec: TaskSpec, batch_size: int, length: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Inputs and targets of the spec's kinds: (B, L) tokens or (B, L, C) reals; (B, L) classes or (B, L, 1)."""
-    generator = torch.Generator(device=device).manual_seed(0)
+    """Inputs and targets of the spec's kinds: (B, L) tokens or (B, L, C) reals; (B, L) classes or (B, L, 1).
+    Drawn on the CPU, as every harness input is, then moved to ``device``."""
+    generator = torch.Generator(device="cpu").manual_seed(0)
     if spec.input_kind == "tokens":
-        x = torch.randint(spec.input_size, (batch_size, length), generator=generator, device=device)
+        x = torch.randint(spec.input_size, (batch_size, length), generator=generator)
     else:
-        x = torch.rand(batch_size, length, spec.input_size, generator=generator, device=device)
+        x = torch.rand(batch_size, length, spec.input_size, generator=generator)
     if spec.output_kind == "classes":
-        y = torch.randint(spec.output_size, (batch_size, length), generator=generator, device=device)
+        y = torch.randint(spec.output_size, (batch_size, length), generator=generator)
     else:
-        y = torch.rand(batch_size, length, spec.output_size, generator=generator, device=device)
-    return x, y
+        y = torch.rand(batch_size, length, spec.output_size, generator=generator)
+    return x.to(device), y.to(device)
 
 
 def training_step(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -16,6 +16,7 @@ class GradientsConfig(ComparisonConfig):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     source: Path | None = None  # a results folder of `run` with the trained runs; None: initialisation only
     report: bool = True
+    numerics: Literal["portable", "native"] = "portable"  # bench.measure.numerics
 
     _split_seeds = field_validator("seeds", mode="before")(split_commas)
 

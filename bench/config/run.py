@@ -51,6 +51,7 @@ class SweepConfig(ComparisonConfig):
     time_min: int | None = Field(default=None, gt=0)
     slurm_cluster: Literal["slurm", "local"] = "slurm"  # local: submitit runs the jobs as local processes
     memory_limit_mb: int | None = Field(default=None, gt=0)
+    numerics: Literal["portable", "native"] = "portable"  # bench.measure.numerics
     retry_failed: bool = False
     skip_after_oom: bool = True
     report: bool = True  # write the report at the end of the sweep
@@ -96,6 +97,11 @@ class SweepConfig(ComparisonConfig):
         for limit in ("timeout_s", "memory_limit_mb"):  # enforced on a child process by its parent
             if getattr(self, limit) is not None and self.executor == "inline":
                 raise ValueError(f"{limit}: needs each run in its own process: executor subprocess, ray or slurm")
+        if self.executor == "inline" and self.numerics == "portable":
+            raise ValueError(
+                "numerics: portable pins torch's CPU kernels before torch loads, which needs each run in its own "
+                "process: executor subprocess, ray or slurm; or give --numerics native"
+            )
         if self.executor == "inline" and (self.workers or 1) > 1:
             raise ValueError("workers: executor inline runs one run at a time; use executor subprocess")
         self._check_engine_flags()

@@ -31,8 +31,14 @@ class SpeedConfig(ComparisonConfig):
     generate: list[int] = Field(default_factory=list)  # generated lengths at which sampling cost is reported
     temperature: float = Field(default=1.0, gt=0.0)
     source: Path | None = None  # a results folder of `run`: sample from its trained models
+    numerics: list[Literal["portable", "native"]] = Field(default_factory=lambda: ["portable"], min_length=1)
 
-    _split_generate = field_validator("generate", mode="before")(split_commas)
+    _split_speed_lists = field_validator("generate", "numerics", mode="before")(split_commas)
+
+    @field_validator("numerics")
+    @classmethod
+    def _numerics_once(cls, values: list[str]) -> list[str]:
+        return each_once(values)
 
     @field_validator("generate")
     @classmethod

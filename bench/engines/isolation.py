@@ -6,6 +6,10 @@ fork-safe once a parallel region has run), and a fresh interpreter per job costs
 forkserver child starts in ~0.1 s. Each job then has its own memory peak, and a crash or a
 kill takes down one job, not the command.
 
+The server starts under the job's numerics (``bench.measure.numerics``): the environment that pins
+torch's CPU kernels must be in place before torch loads, and every child inherits it. A job of other
+numerics (``speed --numerics native,portable``) restarts the server under its own.
+
 Each child leads its own process group, so the parent can kill everything a job started
 when it passes ``timeout_s`` or when the command is interrupted. Several jobs may be in flight
 at once (``--workers``), each waited on by a thread of the parent; ``kill_all`` stops them all.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 import threading
@@ -26,16 +31,27 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from bench.engines.job import Context, Job, execute, failure_records
+from bench.measure.numerics import apply_numerics
 
-_PRELOAD: list[str] = []  # what the forkserver imported when it started
+_SERVER: dict[str, str | None] = {"numerics": None}  # the numerics the running forkserver started under
+_SERVER_LOCK = threading.Lock()
 
 
 def _forkserver(job: Job):
+    """The forkserver context, its server started (or restarted) under the job's numerics."""
     context = multiprocessing.get_context("forkserver")
-    if not _PRELOAD:  # the server starts with the first job: it imports that job's module once, for every child
-        # torch.optim imports torch._dynamo lazily on first use (~2 s): import it once in the server, not per job.
-        _PRELOAD.extend([__name__, type(job).__module__, "torch._dynamo"])
-        context.set_forkserver_preload(_PRELOAD)
+    numerics = getattr(job, "numerics", "native")
+    with _SERVER_LOCK:
+        if _SERVER["numerics"] != numerics:
+            if _SERVER["numerics"] is not None:
+                # Between jobs of different numerics, none in flight: the stdlib's own way to stop its server
+                # (ForkServer._stop, CPython 3.8+), so the next child starts one that loads torch pinned anew.
+                multiprocessing.forkserver._forkserver._stop()
+            apply_numerics(numerics)
+            # The server imports the job's module once for every child, and torch._dynamo, which torch.optim
+            # imports lazily on first use (~2 s).
+            context.set_forkserver_preload([__name__, type(job).__module__, "torch._dynamo"])
+            _SERVER["numerics"] = numerics
     return context
 
 

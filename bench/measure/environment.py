@@ -1,15 +1,24 @@
-"""Where a result came from: machine, software and commit."""
+"""Where a result came from: machine, software, numerics, commit and the command as typed.
+
+Nothing here records an absolute path of the machine: the command is stored as the user would type
+it again (``python -m bench ...``), with paths under the working directory written relative to it.
+"""
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import platform
+import shlex
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
+
+from bench.measure.numerics import numerics_in_effect
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,6 +39,42 @@ def _git(*args: str) -> str:
     return out.stdout.strip()
 
 
+def require_clean_checkout() -> None:
+    """Exit with a one-line error (code 2) unless the checkout has a commit and no uncommitted change to a tracked
+    file: results meant to be committed must say which commit made them (``tox -e reference`` calls this)."""
+    info = git_info()
+    if info["git_sha"] is None or info["git_dirty"]:
+        state = "is not a git checkout" if info["git_sha"] is None else "has uncommitted changes"
+        print(f"reference: the checkout {state}; commit first, so the results name a commit in the history",
+              file=sys.stderr)  # fmt: skip
+        raise SystemExit(2)
+
+
+def portable_path(value: str | os.PathLike) -> str:
+    """A path as given, or relative to the working directory when it lies under it."""
+    path = Path(value)
+    if not path.is_absolute():
+        return str(value)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(value)
+
+
+def command_as_typed(argv: list[str] | None = None) -> str:
+    """The command line that made the result: ``python -m bench`` rather than the path of ``__main__.py``, and
+    each absolute path argument (``--out /abs``, ``--out=/abs``) relative to the working directory if under it."""
+    argv = list(sys.argv if argv is None else argv)
+    if not argv:
+        return ""
+    program = ["python", "-m", "bench"] if Path(argv[0]).name == "__main__.py" else [Path(argv[0]).name]
+    words = []
+    for word in argv[1:]:
+        flag, equals, value = word.partition("=")
+        words.append(f"{flag}={portable_path(value)}" if equals and flag.startswith("--") else portable_path(word))
+    return shlex.join(program + words)
+
+
 def device_name(device: str) -> str:
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
@@ -44,11 +89,32 @@ def environment(device: str) -> dict[str, object]:
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "argv": sys.argv,
+        "command": command_as_typed(),
+        **numerics_in_effect(),
         **git_info(),
     }
 
 
+def invocation(command: str, config: dict, device: str) -> dict:
+    """What a command adds to its folder's manifest: when, the command as typed, its config (paths portable),
+    the environment, the package versions and the settings that decide the bits of a result."""
+    paths = {key: portable_path(value) for key, value in config.items() if key in PATH_FIELDS and value is not None}
+    return {
+        "command": command,
+        "created_at": datetime.now(UTC).isoformat(),
+        "config": {**config, **paths},
+        "environment": environment(device),
+        "packages": package_versions(),
+        "determinism": {
+            "seeds": "sha256-derived CPU torch.Generator per split (train, val, test) and for initialisation",
+            "data": "drawn on the CPU, then moved to the device",
+            "flush_denormal": device == "cpu",
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        },
+    }
+
+
+PATH_FIELDS = ("out", "source", "config")
 PACKAGES = ["torch", "einops", "numpy", "pandas", "pydantic", "seaborn", "tqdm"]
 
 

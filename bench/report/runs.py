@@ -11,29 +11,26 @@ from bench.analysis.outcomes import expectation_table
 from bench.analysis.selection import ordered, select_best_lr
 from bench.report import figures
 from bench.report.document import ReportContext, Section
+from bench.report.provenance import commits
 from bench.report.tables import by_model_and_length, cost_figures, distinct
+from bench.store.jsonl import latest_invocation
 
 
 def configuration_section(runs: pd.DataFrame, manifest: dict) -> Section:
     first = runs.iloc[0]
-    shas = sorted({f"{sha[:12]}{' (uncommitted changes)' if dirty else ''}" for sha, dirty in _pairs(runs)})
+    last = latest_invocation(manifest)
     facts = {
         "task": ", ".join(runs["variant"].unique()),
-        "preset": manifest.get("config", {}).get("preset", "unknown (no manifest)"),
+        "preset": last.get("config", {}).get("preset", "unknown (no manifest)"),
         "device": ", ".join(f"{d} ({n})" for d, n in _unique_pairs(runs, "device", "device_name")),
         "torch": ", ".join(map(str, runs["torch"].dropna().unique())) if "torch" in runs else "unknown",
         "threads": ", ".join(map(str, runs["threads"].dropna().unique())) if "threads" in runs else "default",
-        "git commit": ", ".join(shas) or "unknown",
-        "runs stored": f"{len(runs)} (of {manifest.get('n_runs', len(runs))} planned by the last sweep)",
+        "numerics": distinct(runs, "numerics_in_effect") if "numerics_in_effect" in runs else "not recorded",
+        "git commit": ", ".join(commits(runs)) or "unknown",
+        "runs stored": f"{len(runs)} (of {last.get('n_runs', len(runs))} planned by the last sweep)",
         "python": str(first.get("python", "unknown")),
     }
     return Section("Configuration and environment", tables=[("", pd.DataFrame({"value": facts}))])
-
-
-def _pairs(runs: pd.DataFrame):
-    if "git_sha" not in runs:
-        return []
-    return [(sha, dirty) for sha, dirty in zip(runs["git_sha"], runs["git_dirty"], strict=True) if isinstance(sha, str)]
 
 
 def _unique_pairs(runs: pd.DataFrame, a: str, b: str) -> list[tuple]:

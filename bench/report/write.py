@@ -17,6 +17,7 @@ from bench.errors import ConfigError
 from bench.report.document import ReportContext, Section
 from bench.report.failures import failures_section
 from bench.report.gradients import gradients_section
+from bench.report.provenance import provenance_section
 from bench.report.render import render_html, render_markdown
 from bench.report.runs import (
     budget_section,
@@ -66,7 +67,9 @@ def write_report(out_dir: Path, model_order: list[str] | None = None) -> Path:
 
 def report_sections(folder: ResultsFolder, runs: pd.DataFrame, context: ReportContext) -> list[Section]:
     speed = pd.DataFrame(folder.speed_rows())
-    sections: list[Section] = []
+    gradients = pd.DataFrame(folder.gradient_curves())
+    warning = provenance_section([runs, speed, gradients])
+    sections: list[Section] = [warning] if warning else []
     if not runs.empty:
         cells = cell_summary(runs)
         sections += [configuration_section(runs, folder.manifest()), budget_section(runs, cells)]
@@ -75,7 +78,7 @@ def report_sections(folder: ResultsFolder, runs: pd.DataFrame, context: ReportCo
         if not generalisation.empty:
             sections.append(generalisation_section(runs, generalisation, context))
         sections.append(expectations_section(cells, generalisation))
-    sections += _gradient_sections(pd.DataFrame(folder.gradient_curves()), context)
+    sections += _gradient_sections(gradients, context)
     if not runs.empty:
         sections.append(training_cost_section(runs, cells, context, figures_too=speed.empty))
     if not speed.empty:

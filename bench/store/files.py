@@ -15,3 +15,4 @@ CHECKPOINT_DIR = "checkpoints"
 
 RUN_KEY_VERSION = 1  # part of every run key: bump only when what a run computes changes meaning
 SCHEMAS = {RUNS_FILE: 2, SPEED_FILE: 1, GRADIENTS_FILE: 1}  # the current record schema of each file
+MANIFEST_SCHEMA = 2  # 2: a list of every invocation that wrote to the folder; 1: the last invocation alone

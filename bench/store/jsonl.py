@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.store.files import LOCK_FILE, MANIFEST_FILE, RUNS_FILE, SCHEMAS
+from bench.store.files import LOCK_FILE, MANIFEST_FILE, MANIFEST_SCHEMA, RUNS_FILE, SCHEMAS
 
 
 class StoreBusy(RuntimeError):
@@ -89,10 +89,28 @@ def latest_by_key(records: list[dict]) -> dict[str, dict]:
     return {record["run_key"]: record for record in records if "run_key" in record}
 
 
-def write_manifest(out_dir: Path, manifest: dict) -> None:
-    (out_dir / MANIFEST_FILE).write_text(json.dumps(finite(manifest), indent=2, sort_keys=True, default=str) + "\n")
+def append_invocation(out_dir: Path, invocation: dict) -> None:
+    """Add one invocation (its config, environment and plan) to the folder's manifest, keeping the earlier ones:
+    a resumed folder remembers every command that wrote to it."""
+    invocations = [*read_manifest(out_dir)["invocations"], invocation]
+    manifest = {"schema": MANIFEST_SCHEMA, "invocations": invocations}
+    partial = Path(out_dir) / (MANIFEST_FILE + ".partial")
+    partial.write_text(json.dumps(finite(manifest), indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(partial, Path(out_dir) / MANIFEST_FILE)  # a reader never sees half a manifest
 
 
 def read_manifest(out_dir: Path) -> dict:
+    """``{"schema": ..., "invocations": [...]}``, oldest first; a manifest of one flat invocation (written before
+    manifests kept their history) reads as a list of one."""
     path = Path(out_dir) / MANIFEST_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {"schema": MANIFEST_SCHEMA, "invocations": []}
+    manifest = json.loads(path.read_text())
+    if "invocations" not in manifest:
+        return {"schema": MANIFEST_SCHEMA, "invocations": [manifest]}
+    return manifest
+
+
+def latest_invocation(manifest: dict) -> dict:
+    """The newest invocation of a manifest read by ``read_manifest``; {} for none."""
+    return manifest["invocations"][-1] if manifest.get("invocations") else {}

@@ -38,6 +38,7 @@ class RunSpec:
     timeout_s: float | None = None
     memory_limit_mb: int | None = None
     concurrent_runs: int = 1  # runs in flight at most, this one included: concurrent runs share the machine
+    numerics: str = "portable"  # CPU kernel paths (bench.measure.numerics): recorded, not part of the key
     checkpoint_dir: str | None = None  # where the final weights go (absolute: a cluster job's folder may differ)
     run_key: str = field(init=False)
 
@@ -48,6 +49,7 @@ class RunSpec:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
         where = {
             "device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "checkpoint_dir", "run_key",
+            "numerics",
             "budget",  # flattened below
         }  # fmt: skip
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
@@ -99,6 +101,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             timeout_s=config.timeout_s,
             memory_limit_mb=config.memory_limit_mb,
             concurrent_runs=config.max_workers,
+            numerics=config.numerics,
             checkpoint_dir=str((config.out_dir / CHECKPOINT_DIR).resolve()) if config.checkpoints else None,
         )
         for model, seq_len, seed, lr in grid

@@ -8,8 +8,6 @@ is off. Printing the summary and writing the report are the caller's (the CLI's)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import torch
 from tqdm.auto import tqdm
 
@@ -18,9 +16,8 @@ from bench.engines.base import Engine
 from bench.engines.job import Job
 from bench.engines.pipeline import SkipRule, run_jobs
 from bench.engines.select import make_engine
-from bench.measure.environment import environment, package_versions
-from bench.store.files import RUN_KEY_VERSION
-from bench.store.jsonl import append_record, latest_by_key, locked, read_records, write_manifest
+from bench.measure.environment import invocation
+from bench.store.jsonl import append_invocation, append_record, latest_by_key, locked, read_records
 from bench.sweep.plan import RunSpec, plan, threads_per_run
 from bench.sweep.training import TrainingJob
 
@@ -42,7 +39,7 @@ def _run_planned(config: SweepConfig, specs: list[RunSpec], engine: Engine, prog
     out_dir = config.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     with locked(out_dir):
-        write_manifest(out_dir, _manifest(config, specs))
+        append_invocation(out_dir, _invocation(config, specs))
         stored = latest_by_key(read_records(out_dir))
         todo = [s for s in specs if _needs_run(stored.get(s.run_key), config.retry_failed)]
         if len(todo) < len(specs):
@@ -82,20 +79,9 @@ def _execute(config: SweepConfig, todo: list[RunSpec], stored: dict[str, dict], 
         bar.close()
 
 
-def _manifest(config: SweepConfig, specs: list[RunSpec]) -> dict:
-    return {
-        "schema": RUN_KEY_VERSION,
-        "created_at": datetime.now(UTC).isoformat(),
-        "config": config.model_dump(mode="json"),
-        "device": config.resolved_device,
-        "n_runs": len(specs),
-        "run_keys": [s.run_key for s in specs],
-        "environment": environment(config.resolved_device),
-        "packages": package_versions(),
-        "determinism": {
-            "seeds": "sha256-derived torch.Generator per split (train, val, test) and for initialisation",
-            "flush_denormal": config.resolved_device == "cpu",
-            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
-            "threads": threads_per_run(config) or torch.get_num_threads(),  # what each run is given
-        },
-    }
+def _invocation(config: SweepConfig, specs: list[RunSpec]) -> dict:
+    """This sweep's entry in the folder's manifest: the common provenance, the plan, and the threads each run gets."""
+    entry = invocation("run", config.model_dump(mode="json"), config.resolved_device)
+    entry["determinism"]["threads"] = threads_per_run(config) or torch.get_num_threads()
+    entry["determinism"]["numerics"] = config.numerics
+    return {**entry, "device": config.resolved_device, "n_runs": len(specs), "run_keys": [s.run_key for s in specs]}

@@ -45,6 +45,10 @@ class TrainingJob:
     def length(self) -> int:
         return self.spec.seq_len
 
+    @property
+    def numerics(self) -> str:
+        return self.spec.numerics
+
     def describe(self) -> str:
         return f"{self.spec.model} T={self.spec.seq_len} lr={self.spec.lr:g}"
 
@@ -67,6 +71,7 @@ def identity_record(spec: RunSpec) -> dict:
         **{f"baseline_{name}": value for name, value in task.baseline(spec.seq_len).items()},
         "model_traits": _traits(spec),
         "device": spec.device,
+        "numerics": spec.numerics,
     }
 
 
@@ -96,16 +101,17 @@ def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True
 
 
 def data_stream(spec: RunSpec, split: str, seq_len: int | None = None) -> torch.Generator:
-    """The generator of one split's data at ``seq_len`` (default: the run's): train, validation and test never
-    share a stream, and every model of a comparison sees the same ones (the model is not part of the seed)."""
+    """The CPU generator of one split's data at ``seq_len`` (default: the run's): train, validation and test never
+    share a stream, every model of a comparison sees the same ones (the model is not part of the seed), and the
+    device is not part of it either (batches are drawn on the CPU, then moved)."""
     length = spec.seq_len if seq_len is None else seq_len
-    return split_generator(spec.seed, split, spec.variant, length, spec.device)
+    return split_generator(spec.seed, split, spec.variant, length)
 
 
 def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
     """One tiny training step of the same family, so one-time library loading is not charged to the run."""
     model = models.build_model(spec.model, task.spec, width=8, **spec.model_options).to(spec.device)
-    batch = task.sample(2, task.min_length + 1, generator=make_generator(0, spec.device))
+    batch = task.sample(2, task.min_length + 1, generator=make_generator(0)).to(spec.device)
     task.metrics(model(batch.x), batch)["loss"].backward()
     torch.optim.AdamW(model.parameters()).step()
 
@@ -123,8 +129,8 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
             spec.model, task.spec, seed=spec.seed, target_params=spec.budget.target_params, options=spec.model_options
         )
     model.to(spec.device)
-    val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, data_stream(spec, "val"))
-    test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, data_stream(spec, "test"))
+    val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, data_stream(spec, "val"), spec.device)
+    test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, data_stream(spec, "test"), spec.device)
     result = train(
         model,
         task,
@@ -174,7 +180,8 @@ def _keep_weights(model: torch.nn.Module, spec: RunSpec) -> dict:
 def _evaluate_at(model: torch.nn.Module, task: tasks.Task, spec: RunSpec, seq_len: int) -> dict:
     """Test metrics at a length the model was not trained at; a failure there is recorded, not raised."""
     try:
-        test_set = make_eval_set(task, spec.budget.test_size, seq_len, data_stream(spec, "test", seq_len))
+        stream = data_stream(spec, "test", seq_len)
+        test_set = make_eval_set(task, spec.budget.test_size, seq_len, stream, spec.device)
         return {"seq_len": seq_len, "status": "ok", **evaluate(model, task, test_set)}
     except Exception as exc:  # noqa: BLE001 - one length out of memory must not lose the trained run
         return {"seq_len": seq_len, "status": failure_status(exc), "error": f"{type(exc).__name__}: {exc}"}

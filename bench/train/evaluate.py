@@ -10,10 +10,12 @@ from tasks import Batch, Task
 EVAL_BATCH = 256
 
 
-def make_eval_set(task: Task, size: int, seq_len: int, generator: torch.Generator) -> list[Batch]:
-    """A fixed evaluation set, generated once, in batches."""
+def make_eval_set(
+    task: Task, size: int, seq_len: int, generator: torch.Generator, device: str = "cpu"
+) -> list[Batch]:
+    """A fixed evaluation set, drawn once on the CPU from ``generator``, in batches kept on ``device``."""
     sizes = [min(EVAL_BATCH, size - start) for start in range(0, size, EVAL_BATCH)]
-    return [task.sample(n, seq_len, generator=generator) for n in sizes]
+    return [task.sample(n, seq_len, generator=generator).to(device) for n in sizes]
 
 
 @torch.no_grad()

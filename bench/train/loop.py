@@ -73,7 +73,7 @@ def train(
     bar = tqdm(range(1, budget.steps + 1), desc="  steps", leave=False, disable=None if progress else True)
     for step in bar:
         start = time.perf_counter()
-        batch = task.sample(budget.batch_size, seq_len, generator=data)
+        batch = task.sample(budget.batch_size, seq_len, generator=data).to(device)  # drawn on the CPU
         loss = task.metrics(model(batch.x, targets=batch.y), batch)["loss"]  # targets: for teacher forcing
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

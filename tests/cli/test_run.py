@@ -8,15 +8,13 @@ The subprocess executor is in ``tests/engines/``; resuming and the manifest's pr
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import pytest
 
 import models
 from bench.report.write import REPORT_MD, SUMMARY_CSV
-from bench.store.files import MANIFEST_FILE
-from bench.store.jsonl import read_records
+from bench.store.jsonl import latest_invocation, read_manifest, read_records
 from bench.train.budget import Budget
 from tests.helpers import MODEL_NAMES, TASK_NAMES, TINY_PARAMS, run_capturing_stdout
 
@@ -60,7 +58,7 @@ def test_records_have_every_field(sweep):
 
 
 def test_parameter_counts_meet_the_target(sweep):
-    target = json.loads((sweep.out / MANIFEST_FILE).read_text())["config"]["params"]
+    target = latest_invocation(read_manifest(sweep.out))["config"]["params"]
     for record in sweep.records:
         assert record["target_params"] == target
         assert abs(record["n_params"] - target) <= models.PARAM_TOLERANCE * target, record["model"]
@@ -73,7 +71,7 @@ def test_every_run_had_the_same_budget(sweep):
 
 
 def test_manifest_lists_the_runs(sweep):
-    manifest = json.loads((sweep.out / MANIFEST_FILE).read_text())
+    manifest = latest_invocation(read_manifest(sweep.out))
     assert manifest["n_runs"] == len(sweep.records)
     assert manifest["run_keys"] == [r["run_key"] for r in sweep.records]
     assert manifest["config"]["steps"] == 6

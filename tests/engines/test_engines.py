@@ -7,7 +7,6 @@ The subprocess executor's time limits, out-of-memory and kill handling are in ``
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,7 +18,7 @@ import pytest
 
 from bench.config import load_config
 from bench.engines.local import gpu_slots
-from bench.store.jsonl import read_records
+from bench.store.jsonl import latest_invocation, read_manifest, read_records
 from bench.sweep.plan import plan
 from tests.helpers import ROOT, flags
 
@@ -195,4 +194,4 @@ def test_the_manifest_records_the_threads_each_worker_gets(tmp_path, cli, monkey
             "--val-size", "8", "--test-size", "8", "--params", "4000", "--workers", "4", "--out", str(tmp_path / "out"),
             "--no-progress", "--no-report"]  # fmt: skip  # no --threads: the 8 cores divided among 4 workers
     assert cli(argv) == 0
-    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["determinism"]["threads"] == 2
+    assert latest_invocation(read_manifest(tmp_path / "out"))["determinism"]["threads"] == 2

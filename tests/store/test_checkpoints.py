@@ -24,7 +24,7 @@ def test_a_run_keeps_its_final_weights_and_they_give_its_test_metrics(trained_fo
             task,
             record["test_size"],
             record["seq_len"],
-            split_generator(record["seed"], "test", record["variant"], record["seq_len"], "cpu"),
+            split_generator(record["seed"], "test", record["variant"], record["seq_len"]),
         )
         metrics = evaluate(trained_model_of(record, trained_folder), task, test_set)
         assert metrics["loss"] == pytest.approx(record["test_loss"], rel=1e-5)

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from bench.store.files import RUNS_FILE
-from bench.store.jsonl import append_record, read_records
+from bench.store.files import MANIFEST_FILE, RUNS_FILE
+from bench.store.jsonl import append_invocation, append_record, latest_invocation, read_manifest, read_records
 
 
 def test_truncated_last_line_is_skipped_with_a_warning(tmp_path):
@@ -31,3 +31,18 @@ def test_non_finite_floats_are_stored_as_null(tmp_path):
 
 def test_missing_store_reads_as_empty(tmp_path):
     assert read_records(tmp_path / "nowhere") == []
+
+
+def test_the_manifest_keeps_every_invocation(tmp_path):
+    append_invocation(tmp_path, {"command": "first"})
+    append_invocation(tmp_path, {"command": "second"})
+    manifest = read_manifest(tmp_path)
+    assert [i["command"] for i in manifest["invocations"]] == ["first", "second"]
+    assert latest_invocation(manifest)["command"] == "second"
+
+
+def test_a_manifest_of_one_flat_invocation_reads_as_a_history_of_one(tmp_path):
+    (tmp_path / MANIFEST_FILE).write_text('{"config": {"preset": "quick"}, "n_runs": 3}')
+    assert read_manifest(tmp_path)["invocations"] == [{"config": {"preset": "quick"}, "n_runs": 3}]
+    append_invocation(tmp_path, {"command": "resumed"})
+    assert [i.get("command") for i in read_manifest(tmp_path)["invocations"]] == [None, "resumed"]

@@ -4,7 +4,6 @@ share a folder, and record their provenance in the manifest."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -14,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bench.config import load_config
-from bench.store.files import MANIFEST_FILE, RUNS_FILE
-from bench.store.jsonl import latest_by_key, locked, read_records
+from bench.store.files import RUNS_FILE
+from bench.store.jsonl import latest_by_key, latest_invocation, locked, read_manifest, read_records
 from bench.sweep.plan import plan
 from tests.helpers import ROOT, bench_command, run_bench, run_capturing_stdout
 
@@ -122,7 +121,7 @@ def test_kill_9_mid_sweep_then_resume_stores_every_run_once(tmp_path):
 def test_manifest_records_provenance(tmp_path, cli, tiny_args):
     out = tmp_path / "out"
     assert cli(tiny_args(out, "adding", "--models", "lstm")) == 0
-    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    manifest = latest_invocation(read_manifest(out))
     assert manifest["config"]["task"] == "adding"
     assert {"git_sha", "git_dirty", "torch", "threads", "device"} <= set(manifest["environment"])
     assert manifest["packages"]["torch"] and manifest["packages"]["einops"]

@@ -91,3 +91,16 @@ def test_spec_matches_batches(task_name, gen):
     else:  # "tail": the last few steps, the same number in every sequence
         scored = batch.mask.sum(1)
         assert (scored == scored[0]).all() and batch.mask[:, -scored[0] :].all()
+
+
+class _DeviceGenerator:
+    """Stands for a CUDA generator, which this machine may not be able to make."""
+
+    device = torch.device("cuda")
+
+
+def test_every_task_refuses_to_draw_on_a_device(task_name):
+    # Data is drawn on the CPU for every device, so a run key means the same data everywhere.
+    task = tasks.get_task(task_name)
+    with pytest.raises(ValueError, match="draws its data on the CPU"):
+        task.sample(2, max(task.min_length, 8), generator=_DeviceGenerator())
