@@ -22,6 +22,7 @@ from bench.store.jsonl import StoreBusy
 
 RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by argparse
     "task": "task to train on (see `list`)",
+    "variant": "the task's published variant (`list` shows them; default: the task's first), e.g. adding tcn",
     "models": "comma-separated models (default: the five families; seq2seq only when named)",
     "lengths": "comma-separated task lengths T (default: the preset's for the task)",
     "seeds": "comma-separated seeds",
@@ -79,6 +80,7 @@ SPEED_FLAGS = {
     "batch_size": "sequences per batch (default: 8)",
     "params": "trainable-parameter target, as in training (default: the quick preset's 20000)",
     "task": "task whose input and output kinds the models are built for (default: copying)",
+    "variant": "the task's published variant (`list` shows them; default: the task's first), e.g. adding tcn",
     "repeats": "timed calls per configuration, after a first call and a warm-up (default: 5)",
     "stream_tokens": "tokens streamed one at a time for the per-token latency (default: 1024)",
     "device": "auto (CUDA when present), cpu or cuda",
@@ -94,6 +96,7 @@ SPEED_FLAGS = {
 }
 GRADIENT_FLAGS = {
     "task": "task whose trained runs are measured (see `list`)",
+    "variant": "the task's published variant (`list` shows them; default: the task's first), e.g. adding tcn",
     "models": "comma-separated models (default: the five families; seq2seq only when named)",
     "lengths": "comma-separated task lengths T (default: those of the folder's trained runs, else the quick preset's)",
     "seeds": "comma-separated seeds (default: those of the folder's trained runs, else 0)",

@@ -32,6 +32,8 @@ TRAITS: dict[str, str] = {
     "ssm": "a linear state-space layer",
     "time_invariant": "the state update ignores the input (LTI): the layer is a fixed convolution",
     "selective": "the state update depends on the input",
+    "linear_recurrence": "the state is a linear function of the last one, with input-dependent coefficients "
+    "(minimal RNNs, selective SSMs): it trains through a parallel scan",
     "fixed_state": "streams with a state whose size does not grow with the sequence",
     "one_hop": "every earlier step reaches an output in one hop (attention, a convolution kernel)",
     "absolute_positions": "positions enter as absolute codes added to the input (option positions)",
@@ -116,6 +118,13 @@ def step_blocks(blocks: nn.ModuleList, h_t: torch.Tensor, states: list) -> tuple
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def parameter_split(model: SequenceModel) -> dict[str, int]:
+    """Where the trainable parameters sit: the shared encoder (an embedding for tokens), the family's own core
+    (its backbone, and anything else a family adds), and the shared head. They sum to the model's count."""
+    embedding, head = count_parameters(model.encoder), count_parameters(model.head)
+    return {"embedding": embedding, "core": count_parameters(model) - embedding - head, "head": head}
 
 
 def no_weight_decay(param: nn.Parameter) -> nn.Parameter:

@@ -43,7 +43,7 @@ from torch import nn
 from tasks.base import TaskSpec
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-SCORED_AT = {"all": "at every step", "tail": "at its last steps"}
+SCORED_AT = {"all": "at every step", "tail": "at its last steps", "some": "at steps spread through it"}
 NO_STREAMING = "a bidirectional RNN cannot stream: its backward direction reads the whole sequence first"
 
 

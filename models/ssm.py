@@ -22,6 +22,11 @@ the recurrence, one step at a time, instead of the FFT convolution.
 
 A block is [norm -> SSM -> GELU -> linear + GLU -> residual], pre-norm; 2 blocks.
 
+Training recipe (option ``s4d_recipe``, on by default): as the S4D reference code does, A and dt
+train at min(lr, 1e-3) and without weight decay, whatever learning rate the rest of the model gets;
+the comparison's learning-rate grid then moves only the other parameters. Off, they train at the
+grid's learning rate like everything else (still without weight decay).
+
 Dimension letters: ``B`` batch, ``L`` length, ``D`` channels (model width), ``N`` modes
 (``N/2`` stored), ``J`` x ``T`` the two-level split of L.
 """
@@ -36,9 +41,10 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from models.base import no_weight_decay, step_blocks
+from models.base import lr_cap, no_weight_decay, step_blocks
 
 KERNELS = ("power", "vandermonde")
+S4D_LR = 1e-3  # the S4D recipe's cap on the learning rate of A and dt
 PATHS = ("convolution", "recurrence")
 
 
@@ -50,6 +56,7 @@ class SSMOptions:
     dt_max: float = 1e-1
     kernel: str = "power"  # how K is built: "power" (two-level, one matmul) or "vandermonde" (plain, (D, N/2, L))
     path: str = "convolution"  # full-sequence forward: "convolution" (FFT) or "recurrence" (step by step)
+    s4d_recipe: bool = True  # A and dt at min(lr, 1e-3), no weight decay (the S4D reference's optimiser groups)
 
     def __post_init__(self) -> None:
         if self.state_size < 2 or self.state_size % 2:
@@ -66,9 +73,10 @@ class S4DKernel(nn.Module):
         super().__init__()
         modes = options.state_size // 2
         log_dt = torch.rand(channels) * (math.log(options.dt_max) - math.log(options.dt_min)) + math.log(options.dt_min)
-        self.log_dt = no_weight_decay(nn.Parameter(log_dt))  # (D,)
-        self.log_neg_a_real = no_weight_decay(nn.Parameter(torch.full((channels, modes), math.log(0.5))))  # (D, N/2)
-        self.a_imag = no_weight_decay(nn.Parameter(math.pi * torch.arange(modes).float().repeat(channels, 1)))
+        slow = (lambda p: lr_cap(p, S4D_LR)) if options.s4d_recipe else no_weight_decay  # A and dt
+        self.log_dt = slow(nn.Parameter(log_dt))  # (D,)
+        self.log_neg_a_real = slow(nn.Parameter(torch.full((channels, modes), math.log(0.5))))  # (D, N/2)
+        self.a_imag = slow(nn.Parameter(math.pi * torch.arange(modes).float().repeat(channels, 1)))  # (D, N/2)
         # C ~ CN(0, 1), stored as (real, imag) pairs so the optimiser sees real tensors.
         self.c = nn.Parameter(torch.randn(channels, modes, 2) * math.sqrt(0.5))  # (D, N/2, 2)
         self.method = options.kernel

@@ -28,7 +28,8 @@ class TaskSpec:
     input_size: int  # vocabulary size for tokens, channel count for real inputs
     output_kind: Literal["classes", "regression"]
     output_size: int  # number of classes, or 1 for a scalar regression
-    scored: Literal["last", "all", "tail"]  # which positions the loss reads: the last, every one, the last few
+    # Which positions the loss reads: the last, every one, the last few, or some that move (``Batch.mask`` says).
+    scored: Literal["last", "all", "tail", "some"]
     # How many final steps hold the answer when it always sits at the end of the sequence (an encoder-decoder
     # decodes them); None when its place varies from sequence to sequence.
     answer_length: int | None = None
@@ -84,6 +85,8 @@ class Task(ABC):
     higher_is_better: ClassVar[bool]
     solved_threshold: ClassVar[float]  # of the primary metric: below it (lower is better) or at least it
     solved_rule: ClassVar[str]  # the threshold in words, e.g. "MSE < 0.01"
+    secondary_metric: ClassVar[str | None] = None  # shown next to the primary one (adding: accuracy beside MSE)
+    strict_rule: ClassVar[str | None] = None  # a stricter bar beside the solved threshold, where one is used
 
     @property
     @abstractmethod
@@ -95,7 +98,8 @@ class Task(ABC):
         return f"{self.name}/{self.variant}@{self.version}"
 
     def params(self) -> dict:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        """The variant and the parameters: ``tasks.get_task(self.name, **self.params())`` rebuilds this task."""
+        return {"variant": self.variant, **dataclasses.asdict(self)}  # type: ignore[call-overload]
 
     def facts(self) -> dict[str, object]:
         """What a reader of its results needs to know, stored in every record: the analysis reads these, never
@@ -105,7 +109,13 @@ class Task(ABC):
             "higher_is_better": self.higher_is_better,
             "solved_rule": self.solved_rule,
             "solved_threshold": self.solved_threshold,
+            "secondary_metric": self.secondary_metric,
+            "strict_rule": self.strict_rule,
         }
+
+    def solved_strictly(self, metrics: dict[str, float]) -> bool | None:
+        """Whether the stricter bar (``strict_rule``) is met; None for a task without one."""
+        return None
 
     def total_length(self, seq_len: int) -> int:
         """Number of time steps of a sequence whose task length parameter is ``seq_len``."""

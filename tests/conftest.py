@@ -17,11 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) from a source checkout
     sys.path.insert(0, str(ROOT))
 
+import tasks  # noqa: E402
 from bench.report.write import write_report  # noqa: E402
 from tasks.adding import AddingTask  # noqa: E402
 from tests.helpers import (  # noqa: E402
     MODEL_NAMES,
     TASK_NAMES,
+    TASK_VARIANTS,
     TINY_BUDGET,
     generator,
     known_store,
@@ -38,6 +40,13 @@ torch.set_num_threads(1)
 def task_name(request) -> str:
     """Every registered task."""
     return request.param
+
+
+@pytest.fixture(params=TASK_VARIANTS, ids=[f"{name}/{variant}" for name, variant in TASK_VARIANTS])
+def any_task(request) -> tasks.Task:
+    """Every variant of every task, at its defaults."""
+    name, variant = request.param
+    return tasks.get_task(name, variant=variant)
 
 
 @pytest.fixture(params=MODEL_NAMES)

@@ -26,6 +26,7 @@ from bench.train.budget import Budget
 ROOT = Path(__file__).resolve().parent.parent
 
 TASK_NAMES = list(tasks.TASKS)
+TASK_VARIANTS = [(name, variant) for name in tasks.TASKS for variant in tasks.task_variants(name)]
 MODEL_NAMES = list(models.MODELS)
 
 # A parameter target every family can meet within PARAM_TOLERANCE on every task at the quick preset's task
@@ -36,9 +37,9 @@ TINY_PARAMS = 7000
 
 def quick_task(name: str) -> tasks.Task:
     """The task at the quick preset's parameters: the size the models are tested at."""
-    from bench.config.presets import PRESETS
+    from bench.config.presets import preset_task_params
 
-    return tasks.get_task(name, **PRESETS["quick"]["task_params"].get(name, {}))
+    return tasks.get_task(name, **preset_task_params("quick", name, None))
 
 
 def generator(seed: int = 0) -> torch.Generator:
@@ -70,7 +71,7 @@ def tiny_run_args(out: Path, task: str, *extra: str) -> list[str]:
     """
     length = str(max(tasks.get_task(task).min_length, 8))
     return [
-        "run", "--task", task, "--lengths", length, "--steps", "6", "--eval-every", "3",
+        "run", "--task", task, "--lengths", length, "--seeds", "0", "--steps", "6", "--eval-every", "3",
         "--val-size", "16", "--test-size", "16", "--batch-size", "4", "--params", str(TINY_PARAMS),
         "--threads", "1", "--executor", "inline", "--numerics", "native", "--out", str(out), "--no-progress",
         "--no-report", *extra,

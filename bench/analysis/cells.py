@@ -1,9 +1,10 @@
 """One row per task x model x length: what a sweep found there, over seeds, from the records alone.
 
-This frame is both ``summary.csv`` and the source of the report's tables and figures. For each
-(task, model, length, seed) the learning rate is chosen on validation loss (``select_best_lr``);
-the test metric is then averaged over seeds, with a Student-t 95% confidence interval (few seeds:
-a normal interval would be too narrow).
+This frame is both ``summary.csv`` and the source of the report's tables, figures and verdicts. For
+each (task, model, length, seed) the learning rate is chosen on validation loss (``select_best_lr``).
+Then, over the seeds (``bench.analysis.statistics``): the solved fraction with its exact
+Clopper-Pearson interval; the metric's mean with a Student-t interval where there are at least three
+seeds (else the seeds' values, as they are); the steps to solve as a censored median over every seed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import pandas as pd
 
 from bench.analysis.facts import TaskFacts, task_facts
 from bench.analysis.selection import select_best_lr
-from bench.analysis.statistics import max_of, mean_ci95, median_of
+from bench.analysis.statistics import censored_median, max_of, mean_interval, median_of, solved_interval
 
 CELL = ["task", "model", "seq_len"]
 
@@ -30,8 +31,15 @@ def cell_summary(runs: pd.DataFrame) -> pd.DataFrame:
 
 def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, chosen: pd.DataFrame) -> dict:
     metric = task.metric
-    mean, ci95 = mean_ci95(chosen[f"test_{metric}"]) if len(chosen) else (float("nan"), float("nan"))
-    solved = chosen[chosen["solved"].astype(bool)] if len(chosen) else chosen
+    values = chosen[f"test_{metric}"].astype(float) if len(chosen) else pd.Series(dtype=float)
+    interval = mean_interval(values)
+    solved = int(chosen["solved"].astype(bool).sum()) if len(chosen) else 0
+    share = solved_interval(solved, len(chosen))
+    solved_runs = chosen[chosen["solved"].astype(bool)] if len(chosen) else chosen
+    reached = chosen["steps_to_solve"] if "steps_to_solve" in chosen else pd.Series([None] * len(chosen))
+    steps = [s if ok else None for ok, s in zip(chosen["solved"].astype(bool), reached, strict=True)]
+    budget = float(chosen["steps"].max()) if "steps" in chosen and len(chosen) else float("nan")
+    median_steps, censored = censored_median(steps, budget)
     return {
         "task": task.name,
         "variant": task.variant,
@@ -39,15 +47,23 @@ def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, cho
         "seq_len": seq_len,
         "metric": metric,
         "n_seeds": len(chosen),
-        "metric_mean": mean,
-        "metric_ci95": ci95,
+        "metric_mean": float(values.mean()) if len(values) else float("nan"),
+        "metric_low": interval.low if interval else float("nan"),
+        "metric_high": interval.high if interval else float("nan"),
+        "metric_values": ", ".join(f"{v:.4g}" for v in values),
         "baseline": task.baseline(seq_len),
-        "solved_frac": len(solved) / len(chosen) if len(chosen) else float("nan"),
-        "steps_to_solve": median_of(solved, "steps_to_solve"),
-        "seconds_to_solve": median_of(solved, "seconds_to_solve"),
+        "solved": solved,
+        "solved_frac": share.estimate,
+        "solved_low": share.low,
+        "solved_high": share.high,
+        **_secondary(task, chosen),
+        "steps_to_solve": median_steps,
+        "steps_censored": censored,
+        "seconds_to_solve": median_of(solved_runs, "seconds_to_solve"),
         "chosen_lrs": ",".join(f"{lr:g}" for lr in sorted(set(chosen["lr"]))) if len(chosen) else "",
         "width": median_of(chosen, "width"),
         "n_params": median_of(chosen, "n_params"),
+        **{f"params_{part}": median_of(chosen, f"params_{part}") for part in PARAM_PARTS},
         "train_step_ms": median_of(chosen, "train_step_ms"),
         "train_tokens_per_s": median_of(chosen, "train_tokens_per_s"),
         "infer_tokens_per_s": median_of(chosen, "infer_tokens_per_s"),
@@ -55,6 +71,20 @@ def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, cho
         "statuses": status_counts(attempts),
         "model_traits": _traits(attempts),
     }
+
+
+PARAM_PARTS = ("embedding", "core", "head")  # where a model's parameters sit: encoder, family, head
+
+
+def _secondary(task: TaskFacts, chosen: pd.DataFrame) -> dict:
+    """The secondary metric's mean over seeds and the strict tier's count, for a task that has them."""
+    out: dict[str, object] = {}
+    column = f"test_{task.secondary}"
+    if task.secondary and column in chosen:
+        out["secondary_mean"] = float(chosen[column].astype(float).mean()) if len(chosen) else float("nan")
+    if task.strict_rule and "solved_strict" in chosen:
+        out["solved_strict"] = int(chosen["solved_strict"].fillna(False).astype(bool).sum())
+    return out
 
 
 def _traits(attempts: pd.DataFrame) -> str:

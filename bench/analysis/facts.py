@@ -16,6 +16,8 @@ class TaskFacts:
     solved_rule: str  # the threshold in words, e.g. "MSE < 0.01"
     solved_threshold: float
     baselines: dict[int, dict[str, float]]  # length -> the trivial predictor's loss and metrics there
+    secondary: str | None = None  # a metric shown beside the first (adding: the share of sequences within 0.04)
+    strict_rule: str | None = None  # a stricter bar shown beside the solved one
 
     def baseline(self, seq_len: int, name: str | None = None) -> float:
         """The trivial predictor's ``name`` (default: the metric) at ``seq_len``; NaN where no record says."""
@@ -45,4 +47,10 @@ def task_facts(runs: pd.DataFrame, task: str) -> TaskFacts:
         solved_rule=str(first.get("solved_rule", "")),
         solved_threshold=float(first.get("solved_threshold", float("nan"))),
         baselines=baselines,
+        secondary=_text(first.get("secondary_metric")),
+        strict_rule=_text(first.get("strict_rule")),
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

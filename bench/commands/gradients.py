@@ -167,11 +167,11 @@ def _as_float64(batch: tasks.Batch) -> tasks.Batch:
 def plan_jobs(config: GradientsConfig) -> tuple[list[GradientJob], list[str]]:
     """Init and trained curves for every model with a trained run at the length and seed; init only for the
     rest. Returns the jobs and, for the user, the (model, length) cells that had no trained run."""
-    task = tasks.get_task(config.task, **config.task_params)
+    task = tasks.get_task(config.task, **config.task_arguments)
     # A run trained with other options is another model: --option asks for the model it names, at init only.
     wanted = {model: models.full_options(model, config.options_of(model)) for model in config.models}
     trained = ResultsFolder(config.source).trained_runs(task.variant_id, task.params(), wanted) if config.source else {}
-    common = {"task": config.task, "task_params": config.task_params, "batch_size": config.batch_size,
+    common = {"task": config.task, "task_params": task.params(), "batch_size": config.batch_size,
               "threads": config.threads, "source_dir": str(config.source) if config.source else None,
               "numerics": config.numerics}  # fmt: skip
     jobs, untrained = [], []
@@ -211,5 +211,5 @@ def run_gradients(config: GradientsConfig, *, progress: bool = True) -> tuple[li
             run_jobs(jobs, LocalEngine(1, "cpu", progress=False), store)
         finally:
             bar.close()
-    variant = tasks.get_task(config.task, **config.task_params).variant_id
+    variant = tasks.get_task(config.task, **config.task_arguments).variant_id
     return [r for r in ResultsFolder(out_dir).gradient_curves() if r.get("variant") == variant], untrained

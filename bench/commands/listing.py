@@ -8,6 +8,8 @@ import models
 import tasks
 from bench.config.presets import PRESETS
 
+TASK_COLUMNS = ["task", "variant", "parameters", "min T", "solved when"]
+
 
 def _params(values: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in values.items()) or "-"
@@ -16,9 +18,10 @@ def _params(values: dict) -> str:
 def render_listing() -> str:
     task_rows = []
     for name in tasks.TASKS:
-        task = tasks.get_task(name)
-        parameters = _params(tasks.task_parameters(name))
-        task_rows.append([name, task.variant_id, parameters, task.min_length, task.solved_rule])
+        for variant in tasks.task_variants(name):  # the default first
+            task = tasks.get_task(name, variant=variant)
+            parameters = _params(tasks.task_parameters(name, variant))
+            task_rows.append([name, task.variant_id, parameters, task.min_length, task.solved_rule])
     model_rows = [
         [name, family.description, ", ".join(models.model_traits(name, {})), _params(models.model_options(name))]
         for name, family in models.MODELS.items()
@@ -26,7 +29,8 @@ def render_listing() -> str:
     preset_rows = [[name, _params(fields)] for name, fields in PRESETS.items()]
     return "\n\n".join(
         [
-            "Tasks\n" + tabulate(task_rows, ["task", "variant", "parameters", "min T", "solved when"]),
+            "Tasks (--task NAME --variant V; the first variant of each task is its default)\n"
+            + tabulate(task_rows, TASK_COLUMNS, maxcolwidths=[None, None, 50]),
             "Models\n"
             + tabulate(model_rows, ["model", "family", "traits", "options"], maxcolwidths=[None, 40, 30, 60]),
             "Presets\n" + tabulate(preset_rows, ["preset", "fields"], maxcolwidths=[None, 100]),

@@ -65,6 +65,7 @@ class GenerationJob:
     source_dir: str | None = None  # a results folder of `run` (--from); None: freshly initialised weights
     run: dict | None = None  # the record of the run sampled from; None with a source_dir: it holds none
     numerics: str = "portable"  # the CPU kernel paths (bench.measure.numerics)
+    task_params: dict = field(default_factory=dict)  # the task's variant and parameters (fresh weights)
 
     mode = "generate"  # not a field: as SpeedJob.mode, for the rows and the progress bar
 
@@ -124,7 +125,7 @@ def measure_generation(job: GenerationJob) -> list[dict]:
 def _sample_timed(job: GenerationJob, deadline: float) -> tuple[dict, dict[int, dict], tuple[str, str] | None]:
     """Sample max(lengths) tokens one at a time: figures common to the job, figures at each length reached,
     and the failure that stopped it early (None if it did not)."""
-    spec = record_task(job.run).spec if job.run else tasks.get_task(job.task).spec
+    spec = record_task(job.run).spec if job.run else tasks.get_task(job.task, **job.task_params).spec
     check_can_sample(models.build_model(job.model, spec, width=8, **job.model_options))  # before any cost
     warm_up(job, spec)
     memory = PeakMemory(job.device, fresh_process=True)
@@ -194,6 +195,7 @@ def plan_generation(config: SpeedConfig) -> list[GenerationJob]:
                 source_dir=source,
                 run=run,
                 numerics=config.numerics[0],  # sampling runs under the first --numerics given
+                task_params=config.task_arguments,
             )
         )
     return jobs
@@ -203,10 +205,10 @@ def _trained_runs(config: SpeedConfig) -> dict[str, dict]:
     """Per model, the trained run to sample from: of the folder's one variant of the task (the loader refuses a
     folder of several); a model given options must have been trained with them."""
     folder = ResultsFolder(config.source)
-    held = folder.task_parameters(config.task)
+    held = folder.task_parameters(config.task, config.variant)
     if not held:
         return {}
-    ((variant, params),) = held
+    ((variant, params),) = held  # the loader refused a folder of several
     given = {model: config.options_of(model) for model in config.models}
     options = {model: models.full_options(model, opts) if opts else None for model, opts in given.items()}
     return folder.longest_trained_run(variant, params, options)

@@ -70,6 +70,7 @@ class SpeedJob:
     timeout_s: float | None = None
     numerics: str = "portable"  # the CPU kernel paths (bench.measure.numerics)
     tag: str = ""  # added to the label where rows would otherwise share one (several --numerics)
+    task_params: dict = dataclasses.field(default_factory=dict)  # the task's variant and parameters
 
     @property
     def label(self) -> str:
@@ -102,7 +103,7 @@ class SpeedJob:
 def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
     """Model by model, mode by mode, short lengths first: so a failure can skip the longer ones. With several
     --numerics, every configuration under each, tagged ``[native]``, ``[portable]``."""
-    spec = tasks.get_task(config.task).spec
+    spec = tasks.get_task(config.task, **config.task_arguments).spec
     variants: list[tuple[str, str | None]] = [(model, None) for model in config.models]
     if config.bare:
         layers = {model: models.core_layer_name(model, spec, config.options_of(model)) for model in config.models}
@@ -126,6 +127,7 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
             config.timeout_s,
             numerics,
             f" [{numerics}]" if tagged else "",
+            config.task_arguments,
         )  # fmt: skip
         for numerics in config.numerics
         for model, bare in variants
@@ -138,7 +140,7 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
 
 
 def _measure(job: SpeedJob) -> dict:
-    spec = tasks.get_task(job.task).spec
+    spec = tasks.get_task(job.task, **job.task_params).spec
     warm_up(job, spec)
     memory = PeakMemory(job.device, fresh_process=True)
     memory.start()

@@ -18,6 +18,7 @@ class ComparisonConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     task: str
+    variant: str | None = None  # the task's published variant (tasks.task_variants); None: its default
     models: list[str] = Field(default_factory=lambda: list(models.DEFAULT_MODELS), min_length=1)
     lengths: list[int] = Field(min_length=1)
     batch_size: int = Field(gt=0)
@@ -49,6 +50,22 @@ class ComparisonConfig(BaseModel):
     @classmethod
     def _positive_lengths(cls, values: list[int]) -> list[int]:
         return each_once(positive(values))
+
+    @model_validator(mode="after")
+    def _known_variant(self) -> ComparisonConfig:
+        if self.variant is not None and self.variant not in tasks.task_variants(self.task):
+            allowed = tasks.task_variants(self.task)
+            raise ValueError(f"variant: {unknown_name(f'{self.task} variant', self.variant, allowed)}")
+        given = getattr(self, "task_params", {}).get("variant")
+        if self.variant is not None and given is not None and given != self.variant:
+            raise ValueError(f"variant: {self.variant!r} and task_params.variant {given!r} disagree; give one")
+        return self
+
+    @property
+    def task_arguments(self) -> dict[str, Any]:
+        """What ``tasks.get_task(self.task, ...)`` is given: the task parameters, and the variant if named."""
+        params = dict(getattr(self, "task_params", {}))
+        return {**params, "variant": self.variant} if self.variant is not None else params
 
     @model_validator(mode="after")
     def _device_present(self) -> ComparisonConfig:
@@ -83,10 +100,10 @@ class ComparisonConfig(BaseModel):
         """The options given for ``model`` (defaults not filled in)."""
         return self.model_options.get(model, {})
 
-    def checked_task(self, task_params: dict[str, Any]) -> tasks.Task:
-        """The task at these parameters, once every length and model is known to suit it."""
+    def checked_task(self) -> tasks.Task:
+        """The task in its variant at its parameters, once every length and model is known to suit it."""
         try:
-            task = tasks.get_task(self.task, **task_params)
+            task = tasks.get_task(self.task, **self.task_arguments)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"task_params: {exc}") from None
         too_short = [n for n in self.lengths if n < task.min_length]

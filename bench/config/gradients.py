@@ -22,7 +22,7 @@ class GradientsConfig(ComparisonConfig):
 
     @model_validator(mode="after")
     def _cross_field(self) -> GradientsConfig:
-        self.checked_task(self.task_params)
+        self.checked_task()
         return self
 
     @property

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 import tasks
 from bench.config.fields import one_line
 from bench.config.gradients import GradientsConfig
-from bench.config.presets import PRESETS
+from bench.config.presets import PRESETS, preset_task_params
 from bench.config.run import SweepConfig
 from bench.config.speed import SPEED_DEFAULTS, SpeedConfig
 from bench.errors import ConfigError
@@ -69,10 +69,12 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
     if not isinstance(preset, str) or preset not in PRESETS:
         raise ConfigError(f"preset: {unknown_name('preset', preset, PRESETS)}")
     task = given.get("task", file_values.get("task"))
+    variant = given.get("variant", file_values.get("variant"))
     merged = {k: v for k, v in PRESETS[preset].items() if k not in ("lengths", "task_params")}
-    if isinstance(task, str):  # any other value is reported by the task field's own validation
+    if isinstance(task, str) and task in tasks.TASKS:  # any other value is reported by the field's validation
         merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
-        merged["task_params"] = PRESETS[preset]["task_params"].get(task, {})
+        if variant is None or variant in tasks.task_variants(task):
+            merged["task_params"] = preset_task_params(preset, task, variant)
     merged.update(file_values)
     if isinstance(file_values.get("task_params"), dict):  # the file's keys over the preset's, key by key
         merged["task_params"] = {**merged.get("task_params", {}), **file_values["task_params"]}
@@ -96,14 +98,18 @@ def load_speed_config(cli: dict[str, Any]) -> SpeedConfig:
     """The defaults, then the flags the user gave (None = not given); then the --from folder's runs."""
     config = _validated(SpeedConfig, {**SPEED_DEFAULTS, **{k: v for k, v in cli.items() if v is not None}})
     if config.source is not None:
-        held = _source_runs_of(config.source, config.task)
+        _source_runs_of(config.source, config.task)
+        held = ResultsFolder(config.source).task_parameters(config.task, config.variant)
         if len(held) > 1:
             variants = ", ".join(f"{variant} {params}" for variant, params in held)
             raise ConfigError(
                 f"source: {config.source} holds runs of several variants of {config.task} ({variants}); "
-                "give a folder of one"
+                "give --variant, or a folder of one"
             )
+        if not held:
+            raise ConfigError(f"source: {config.source} holds no runs of {config.task} variant {config.variant}")
     return config
+
 
 
 def load_gradients_config(cli: dict[str, Any]) -> GradientsConfig:
@@ -116,7 +122,10 @@ def load_gradients_config(cli: dict[str, Any]) -> GradientsConfig:
     defaults: dict[str, Any] = {"batch_size": 64, "params": PRESETS["quick"]["params"]}
     if isinstance(task, str) and task in tasks.TASKS:
         quick = PRESETS["quick"]
-        defaults.update(lengths=quick["lengths"].get(task, []), task_params=quick["task_params"].get(task, {}))
+        variant = given.get("variant")
+        known = variant is None or variant in tasks.task_variants(task)
+        defaults.update(lengths=quick["lengths"].get(task, []))
+        defaults.update(task_params=preset_task_params("quick", task, variant) if known else {})
         default_source = Path("results") / f"{task}-quick"
         if "source" not in given and (default_source / RUNS_FILE).is_file():
             defaults["source"] = default_source

@@ -105,7 +105,7 @@ class SweepConfig(ComparisonConfig):
         if self.executor == "inline" and (self.workers or 1) > 1:
             raise ValueError("workers: executor inline runs one run at a time; use executor subprocess")
         self._check_engine_flags()
-        self._check_lengths_fit_models(self.checked_task(self.task_params))
+        self._check_lengths_fit_models(self.checked_task())
         return self
 
     def eval_lengths_for(self, seq_len: int) -> tuple[int, ...]:

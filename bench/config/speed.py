@@ -47,7 +47,7 @@ class SpeedConfig(ComparisonConfig):
 
     @model_validator(mode="after")
     def _cross_field(self) -> SpeedConfig:
-        spec = tasks.get_task(self.task).spec
+        spec = tasks.get_task(self.task, **self.task_arguments).spec
         self.check_models_fit(spec)
         if self.generate and not (spec.input_kind == "tokens" and spec.output_kind == "classes"):
             raise ValueError(f"generate: needs a token task, whose outputs can be fed back in; {self.task} is not one")

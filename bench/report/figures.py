@@ -71,7 +71,8 @@ def _save(fig: plt.Figure, path: Path) -> Path:
 
 
 def metric_vs_length(cells: pd.DataFrame, task: TaskFacts, path: Path, order: list[str] | None = None) -> Path:
-    """Test metric (mean over seeds, 95% t interval) per model against length, with baseline and threshold."""
+    """Test metric (mean over seeds, 95% t interval where there are 3 seeds or more) per model against length, with
+    the baseline and the solved threshold."""
     lengths = sorted(cells["seq_len"].unique())
     colours = palette(list(cells["model"]), order)
     with sns.axes_style("whitegrid"):
@@ -87,7 +88,8 @@ def metric_vs_length(cells: pd.DataFrame, task: TaskFacts, path: Path, order: li
             ax=ax,
         )
         for model, group in cells.groupby("model", sort=False):
-            ax.errorbar(group["seq_len"], group["metric_mean"], yerr=group["metric_ci95"], fmt="none",
+            low, high = group["metric_mean"] - group["metric_low"], group["metric_high"] - group["metric_mean"]
+            ax.errorbar(group["seq_len"], group["metric_mean"], yerr=[low, high], fmt="none",
                         ecolor=colours[model], capsize=3)  # fmt: skip
         metric = task.metric
         ax.plot(lengths, [task.baseline(n) for n in lengths], "--", color="0.35", label="baseline (analytic)")

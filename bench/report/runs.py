@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.analysis.cells import chosen_curves
+from bench.analysis.cells import PARAM_PARTS, chosen_curves
 from bench.analysis.facts import TaskFacts, task_facts
 from bench.analysis.outcomes import expectation_table
 from bench.analysis.selection import ordered, select_best_lr
@@ -47,15 +47,20 @@ def budget_section(runs: pd.DataFrame, cells: pd.DataFrame) -> Section:
     budget = {key: distinct(runs, key) for key in BUDGET_KEYS}
     budget["learning-rate grid"] = ", ".join(f"{lr:g}" for lr in sorted(runs["lr"].unique()))
     budget["seeds"] = ", ".join(str(s) for s in sorted(runs["seed"].unique()))
-    per_model = cells.groupby("model", sort=False).agg(width=("width", "median"), params=("n_params", "median"))
-    per_model = per_model.round().astype("Int64")  # counts, shown as whole numbers
+    sizes = {"width": ("width", "median"), "params": ("n_params", "median")}
+    recorded = [part for part in PARAM_PARTS if f"params_{part}" in cells and cells[f"params_{part}"].notna().any()]
+    sizes.update({part: (f"params_{part}", "median") for part in recorded})
+    per_model = cells.groupby("model", sort=False).agg(**sizes).round().astype("Int64")  # counts: whole numbers
     lrs = cells.pivot_table(index="model", columns="seq_len", values="chosen_lrs", aggfunc="first", sort=False)
     lrs.columns = [f"lr at T={n}" for n in lrs.columns]
     achieved = per_model.join(lrs).reindex(per_model.index)
     text = (
         "Every model gets the same budget: the parameter target (each model's width is solved to meet it "
         "within 5%), steps, batch and learning-rate grid. The learning rate of each model, length and seed "
-        "is chosen on validation loss; metrics are on a separate test set."
+        "is chosen on validation loss; metrics are on a separate test set. Parameters are split into the "
+        "shared embedding (or input projection), the family's own core, and the shared head: a large "
+        "vocabulary can leave a small core. Options that change how a model trains (the SSM's S4D recipe) "
+        "are part of its options, listed in the records and by `python -m bench list`."
     )
     return Section(
         "Budget",
@@ -69,16 +74,19 @@ def result_section(runs: pd.DataFrame, cells: pd.DataFrame, context: ReportConte
     task = task_facts(runs, cells["task"].iloc[0])
     task_runs = runs[runs["task"] == task.name]
     better = "higher" if task.higher_is_better else "lower"
+    secondary = f", with the {task.secondary} beside it" if task.secondary else ""
+    strict = f", and how many met the strict bar ({task.strict_rule})" if task.strict_rule else ""
     text = (
-        f"Test {task.metric} ({better} is better), mean ± 95% t-interval over seeds, with the fraction of "
-        f"seeds that solved the task ({task.solved_rule}); the baseline is the analytic best trivial predictor. "
-        "A cell without figures names the status of its runs (see Failures)."
+        f"Test {task.metric} ({better} is better){secondary}: the mean over seeds and its 95% t interval with 3 "
+        f"seeds or more, else each seed's value; how many seeds solved the task ({task.solved_rule}), with the "
+        f"exact 95% interval of that fraction{strict}. The baseline is the analytic best trivial predictor. A cell "
+        "without figures names the status of its runs (see Failures)."
     )
     section = Section(f"Results: {task.variant}", text)
     section.tables = [
         (f"Test {task.metric}", metric_table(cells, task)),
-        ("Steps (and training seconds) to reach the solved threshold on validation; median over solved seeds",
-         solve_time_table(cells)),
+        ("Steps (and training seconds) to reach the solved threshold on validation: the median over every seed, "
+         "a seed that never solved counting as past the budget (> steps)", solve_time_table(cells)),
     ]  # fmt: skip
     order = context.model_order
     ok_cells = cells[cells["n_seeds"] > 0]
@@ -108,34 +116,58 @@ def metric_table(cells: pd.DataFrame, task: TaskFacts) -> pd.DataFrame:
 
 
 def _metric_cell(cell: pd.Series) -> str:
+    """The mean and its 95% interval with three seeds or more, else each seed's value; the secondary metric
+    where the task has one; the solved count with its exact 95% interval, and the strict tier's count."""
     if cell["n_seeds"] == 0:
         return cell["statuses"]
-    ci = f" ± {cell['metric_ci95']:.2g}" if pd.notna(cell["metric_ci95"]) else ""
-    solved = round(cell["solved_frac"] * cell["n_seeds"])
-    return f"{cell['metric_mean']:.4g}{ci} ({solved}/{cell['n_seeds']} solved)"
+    if pd.notna(cell.get("metric_low")):
+        value = f"{cell['metric_mean']:.3g} [{cell['metric_low']:.3g}, {cell['metric_high']:.3g}]"
+    else:
+        value = f"seeds: {cell['metric_values']}"
+    if pd.notna(cell.get("secondary_mean")):
+        value += f", acc {cell['secondary_mean']:.2f}"
+    solved, seeds = int(cell["solved"]), int(cell["n_seeds"])
+    share = f"{solved}/{seeds} solved ({cell['solved_low']:.0%}–{cell['solved_high']:.0%})"
+    strict = f", strict {int(cell['solved_strict'])}/{seeds}" if pd.notna(cell.get("solved_strict")) else ""
+    return f"{value}; {share}{strict}"
 
 
 def solve_time_table(cells: pd.DataFrame) -> pd.DataFrame:
     def text(cell: pd.Series) -> str:
         if cell["n_seeds"] == 0:
             return cell["statuses"]
-        if pd.isna(cell["steps_to_solve"]):
-            return "not solved"
+        if cell["steps_censored"]:
+            return f"> {cell['steps_to_solve']:.0f}"
         seconds = f" ({cell['seconds_to_solve']:.1f} s)" if pd.notna(cell["seconds_to_solve"]) else ""
         return f"{cell['steps_to_solve']:.0f}{seconds}"
 
     return by_model_and_length(cells, text)
 
 
-def expectations_section(cells: pd.DataFrame, generalisation: pd.DataFrame) -> Section:
-    table = expectation_table(cells, generalisation)
+def expectations_section(runs: pd.DataFrame, cells: pd.DataFrame, generalisation: pd.DataFrame) -> Section:
+    names = list(cells["task"].unique())
+    facts = {name: task_facts(runs, name) for name in names}
+    budgets = {name: budget_text(runs[runs["task"] == name]) for name in names}
+    table = expectation_table(cells, generalisation, facts, budgets)
     if table.empty:
-        return Section("Published outcomes", "No published outcome is recorded for these tasks yet.")
+        return Section("Published outcomes", "No published outcome speaks about these tasks and variants.")
     text = (
         "What the literature says these results should show (docs/published-outcomes.md), and whether this "
-        "sweep did. A contradiction is a finding to explain (budget, seeds, a bug), not a number to tune away."
+        "sweep did. A verdict needs at least 3 seeds per compared cell and intervals that separate (95% t "
+        "intervals of the metric over seeds); a claim that a model fails needs another model that solves at "
+        "the same length; lengths outside the range a claim speaks about are not read. A contradiction is a "
+        "finding to explain (budget, seeds, a bug), not a number to tune away."
     )
     return Section("Published outcomes", text, tables=[("", table)])
+
+
+def budget_text(runs: pd.DataFrame) -> str:
+    """The budget behind a verdict, in a few words."""
+    seeds = runs["seed"].nunique() if "seed" in runs else 0
+    lrs = ", ".join(f"{lr:g}" for lr in sorted(runs["lr"].dropna().unique())) if "lr" in runs else "?"
+    plural = "s" if seeds != 1 else ""
+    size = distinct(runs, "target_params")
+    return f"{seeds} seed{plural}, {distinct(runs, 'steps')} steps, {size} parameters, lr {lrs}"
 
 
 def generalisation_section(runs: pd.DataFrame, results: pd.DataFrame, context: ReportContext) -> Section:

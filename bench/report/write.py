@@ -77,7 +77,7 @@ def report_sections(folder: ResultsFolder, runs: pd.DataFrame, context: ReportCo
         generalisation = length_generalisation(runs)
         if not generalisation.empty:
             sections.append(generalisation_section(runs, generalisation, context))
-        sections.append(expectations_section(cells, generalisation))
+        sections.append(expectations_section(runs, cells, generalisation))
     sections += _gradient_sections(gradients, context)
     if not runs.empty:
         sections.append(training_cost_section(runs, cells, context, figures_too=speed.empty))
@@ -120,7 +120,7 @@ def run_summary(records: list[dict], out_dir: Path, model_order: list[str] | Non
     cells = cell_summary(runs)
     sections = [result_section(runs, cells[cells["task"] == name], context) for name in cells["task"].unique()]
     sections.append(training_cost_section(runs, cells, context, figures_too=False))
-    sections.append(expectations_section(cells, length_generalisation(runs)))
+    sections.append(expectations_section(runs, cells, length_generalisation(runs)))
     return sections
 
 

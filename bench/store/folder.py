@@ -37,6 +37,11 @@ def best_by_validation(records: list[dict]) -> list[dict]:
     return list(best.values())
 
 
+def variant_name(variant_id: str) -> str:
+    """``copying/variable@1`` -> ``variable``."""
+    return variant_id.partition("/")[2].partition("@")[0]
+
+
 class ResultsFolder:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -62,11 +67,12 @@ class ResultsFolder:
     def manifest(self) -> dict:
         return read_manifest(self.path)
 
-    def task_parameters(self, task: str) -> list[tuple[str, dict]]:
-        """The (variant, parameters) of the task that the folder's runs used, in the order first stored."""
+    def task_parameters(self, task: str, variant: str | None = None) -> list[tuple[str, dict]]:
+        """The (variant id, parameters) of the task that the folder's runs used, in the order first stored; only
+        those of ``variant`` (a name such as ``tcn``) when given."""
         held = {}
         for record in self.runs():
-            if record.get("task") == task:
+            if record.get("task") == task and variant in (None, variant_name(record.get("variant", ""))):
                 held[json.dumps([record.get("variant"), record.get("task_params")], sort_keys=True)] = (
                     record.get("variant"),
                     record.get("task_params") or {},

@@ -14,7 +14,8 @@ from __future__ import annotations
 # Task facts as schema-1 run records would have stored them, by task name.
 _RECALL = {"metric": "accuracy", "higher_is_better": True, "solved_threshold": 0.99}
 LEGACY_TASK_FACTS: dict[str, dict] = {
-    "adding": {"metric": "loss", "higher_is_better": False, "solved_threshold": 0.01, "solved_rule": "MSE < 0.01"},
+    "adding": {"metric": "loss", "higher_is_better": False, "solved_threshold": 0.01, "solved_rule": "MSE < 0.01",
+               "secondary_metric": "accuracy", "strict_rule": "accuracy >= 0.95 (|error| < 0.04)"},
     "copying": {**_RECALL, "solved_rule": "recall accuracy >= 0.99"},
     "selective_copying": {**_RECALL, "solved_rule": "recall accuracy >= 0.99"},
     "associative_recall": {**_RECALL, "solved_rule": "query accuracy >= 0.99"},
@@ -28,7 +29,8 @@ LEGACY_TRAITS: dict[str, list[str]] = {
     "ssm": ["fixed_state", "one_hop", "ssm", "time_invariant"],
     "seq2seq": ["gated", "recurrent"],
 }
-ABSOLUTE_POSITIONS = ("sinusoidal", "learned")  # the Transformer options that added a trait then
+ABSOLUTE_POSITIONS = ("sinusoidal", "learned")
+LEGACY_STRICT_ACCURACY = 0.95  # the Transformer options that added a trait then
 
 
 def failure_record(identity: dict, status: str, error: str) -> dict:
@@ -40,6 +42,8 @@ def with_facts(record: dict) -> dict:
     """The record with task facts and model traits, filled in from the legacy tables where it has none."""
     if "metric" not in record and record.get("task") in LEGACY_TASK_FACTS and "seq_len" in record:
         record = {**LEGACY_TASK_FACTS[record["task"]], **record}
+        if record.get("strict_rule") and isinstance(record.get("test_accuracy"), float):
+            record["solved_strict"] = bool(record.get("solved")) and record["test_accuracy"] >= LEGACY_STRICT_ACCURACY
     if "model_traits" not in record and record.get("model") in LEGACY_TRAITS:
         traits = list(LEGACY_TRAITS[record["model"]])
         options = record.get("model_options") if isinstance(record.get("model_options"), dict) else {}

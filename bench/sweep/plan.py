@@ -81,7 +81,7 @@ def budget_of(config: SweepConfig) -> Budget:
 
 def plan(config: SweepConfig) -> list[RunSpec]:
     """Every run of the sweep, ordered model by model and short lengths first."""
-    task = tasks.get_task(config.task, **config.task_params)
+    task = tasks.get_task(config.task, **config.task_arguments)
     budget = budget_of(config)
     grid = itertools.product(config.models, sorted(config.lengths), config.seeds, config.lrs)
     return [

@@ -27,6 +27,7 @@ from bench.store.files import RUNS_FILE, SCHEMAS
 from bench.sweep.plan import RunSpec
 from bench.train.evaluate import evaluate, make_eval_set
 from bench.train.loop import TrainResult, train
+from models.base import parameter_split
 
 
 @dataclass(frozen=True)
@@ -156,10 +157,12 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
     return {
         "total_length": length,
         "n_params": models.count_parameters(model),
+        **{f"params_{part}": count for part, count in parameter_split(model).items()},
         "width": model.width,
         **{f"val_{name}": value for name, value in val.items()},
         **{f"test_{name}": value for name, value in test.items()},
         "solved": result.diverged_step is None and task.solved(test),
+        "solved_strict": result.diverged_step is None and task.solved_strictly(test),
         **_training_summary(result, spec, length),
         "infer_tokens_per_s": spec.budget.test_size * length / test_seconds,
         "peak_mem_mb": peak_mem,

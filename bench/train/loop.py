@@ -33,12 +33,17 @@ class TrainResult:
 
 
 def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """Decay matrices only; vectors, norms and parameters tagged ``_no_weight_decay`` are left alone."""
+    """Decay matrices only; vectors, norms and parameters tagged ``_no_weight_decay`` are left alone. Parameters
+    tagged ``_lr_cap`` (``models.base.lr_cap``: the S4D recipe's A and dt) train at min(lr, cap), undecayed."""
     params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.ndim >= 2 and not getattr(p, "_no_weight_decay", False)]
+    caps = sorted({p._lr_cap for p in params if hasattr(p, "_lr_cap")})
+    capped = [[p for p in params if getattr(p, "_lr_cap", None) == cap] for cap in caps]
+    free = [p for p in params if not hasattr(p, "_lr_cap")]
+    decay = [p for p in free if p.ndim >= 2 and not getattr(p, "_no_weight_decay", False)]
     decay_ids = {id(p) for p in decay}
-    rest = [p for p in params if id(p) not in decay_ids]
+    rest = [p for p in free if id(p) not in decay_ids]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    groups += [{"params": g, "weight_decay": 0.0, "lr": min(lr, cap)} for g, cap in zip(capped, caps, strict=True)]
     return torch.optim.AdamW(groups, lr=lr)
 
 

@@ -89,7 +89,8 @@ def test_speed_generate_from_a_run_folder_samples_its_trained_model(tmp_path, cl
     trained = tmp_path / "trained"
     assert cli(tiny_args(trained, "copying", "--models", "lstm", "--steps", "3", "--lrs", "0.01,0.001")) == 0
     folder = ResultsFolder(trained)
-    chosen = folder.longest_trained_run("copying/arjovsky@1", {"n_symbols": 10}, {"lstm": None})["lstm"]
+    params = {"variant": "arjovsky", "n_symbols": 10}
+    chosen = folder.longest_trained_run("copying/arjovsky@1", params, {"lstm": None})["lstm"]
     assert (trained / "checkpoints" / chosen["checkpoint"]).is_file()
     out = tmp_path / "speed"
     argv = ["speed", "--models", "lstm,gru", "--lengths", "8", "--repeats", "1", "--generate", "8", "--stream-tokens",

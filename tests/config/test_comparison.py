@@ -44,7 +44,7 @@ def test_the_cli_refuses_seq2seq_on_a_moving_answer_in_one_line(tmp_path, cli, c
         "--out",
         str(tmp_path / "r"),
     ]
-    (tmp_path / "c.toml").write_text('task_params = { delay = "variable" }\n')
+    (tmp_path / "c.toml").write_text('variant = "variable"\n')
     assert cli(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "model_options" in err and "seq2seq" in err

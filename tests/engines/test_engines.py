@@ -25,13 +25,14 @@ from tests.helpers import ROOT, flags
 # Where and how fast a run went, not what it computed.
 NOT_COMPARED = {"wall_s", "started_at", "finished_at", "train_step_ms", "train_step_ms_iqr", "first_step_ms", "train_s",
           "train_tokens_per_s", "infer_tokens_per_s", "peak_mem_mb", "seconds_to_solve", "concurrent_runs",
-          "mem_method", "threads", "argv"}  # fmt: skip
+          "mem_method", "threads", "command"}  # fmt: skip
 
 
 def four_runs(out: Path, *extra: str) -> list[str]:
     """Two models x two lengths, tiny, in processes of their own, one thread each (results depend on it)."""
     return [
-        "run", "--task", "adding", "--models", "lstm,gru", "--lengths", "8,12", "--steps", "6", "--eval-every", "3",
+        "run", "--task", "adding", "--models", "lstm,gru", "--lengths", "8,12", "--seeds", "0", "--steps", "6",
+        "--eval-every", "3",
         "--val-size", "16", "--test-size", "16", "--batch-size", "4", "--params", "4000", "--threads", "1",
         "--out", str(out), "--no-progress", "--no-report", *extra,
     ]  # fmt: skip
@@ -190,7 +191,8 @@ def test_ctrl_c_with_two_runs_in_flight_stops_both(tmp_path):
 @pytest.mark.slow
 def test_the_manifest_records_the_threads_each_worker_gets(tmp_path, cli, monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    argv = ["run", "--task", "adding", "--models", "lstm", "--lengths", "8", "--steps", "2", "--eval-every", "1",
+    argv = ["run", "--task", "adding", "--models", "lstm", "--lengths", "8", "--seeds", "0", "--steps", "2",
+            "--eval-every", "1",
             "--val-size", "8", "--test-size", "8", "--params", "4000", "--workers", "4", "--out", str(tmp_path / "out"),
             "--no-progress", "--no-report"]  # fmt: skip  # no --threads: the 8 cores divided among 4 workers
     assert cli(argv) == 0

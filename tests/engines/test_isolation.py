@@ -36,7 +36,8 @@ def test_a_run_past_its_time_limit_is_killed_and_recorded(tmp_path):
     # T=8 takes well under a second; T=20000 about half a second a step, so 40 steps take far past the limit.
     # One thread, as the other process tests: on a busy 2-core machine two OpenMP threads make T=8 alone take
     # some 15 s (~400 ms a step), past the limit too.
-    done = run_bench(out, "--models", "gru", "--lengths", "8,20000", "--steps", "40", "--eval-every", "20",
+    done = run_bench(out, "--models", "gru", "--lengths", "8,20000", "--seeds", "0", "--steps", "40",
+                     "--eval-every", "20",
                      "--val-size", "16", "--test-size", "16", "--params", "4000", "--threads", "1",
                      "--timeout-s", "3")  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -47,7 +48,7 @@ def test_a_run_past_its_time_limit_is_killed_and_recorded(tmp_path):
 @pytest.mark.slow
 def test_out_of_memory_is_recorded_and_longer_lengths_are_skipped(tmp_path):
     out = tmp_path / "out"
-    flags = ["--models", "transformer", "--lengths", "8,4000,8000", "--steps", "2", "--eval-every", "1",
+    flags = ["--models", "transformer", "--lengths", "8,4000,8000", "--seeds", "0", "--steps", "2", "--eval-every", "1",
              "--batch-size", "512", "--val-size", "16", "--test-size", "16", "--params", "4000",
              "--memory-limit-mb", "300"]  # fmt: skip
     done = run_bench(out, *flags)

@@ -100,7 +100,7 @@ def test_scheduled_sampling_is_reproducible_from_the_init_seed():
 @pytest.mark.parametrize(
     ("task_params", "options", "message"),
     [
-        ({"delay": "variable"}, {}, "answer moves"),
+        ({"variant": "variable"}, {}, "answer moves"),
         ({}, {"teacher_forcing": 1.5}, "teacher_forcing must be in"),
     ],
 )

@@ -54,7 +54,7 @@ def test_a_store_of_one_seed_without_cost_fields_or_curves_still_renders(tmp_pat
         append_record(out, record)
     write_report(out)  # no manifest either
     text = (out / REPORT_MD).read_text()
-    assert "0.003 (1/1 solved)" in text  # one seed: no interval
+    assert "seeds: 0.003, acc 0.50; 1/1 solved (3%–100%), strict 0/1" in text  # one seed: its value, no interval
     assert "Failures" in text and "None" in text
     assert is_real_png(out / FIGURES_DIR / "adding_metric_vs_length.png")
 

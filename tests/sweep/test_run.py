@@ -80,7 +80,8 @@ def test_a_second_sweep_on_a_busy_folder_is_refused(tmp_path, cli, tiny_args, ca
 
 # ---- kill -9, then resume ------------------------------------------------------------------------
 
-KILL_SWEEP = ["--models", "lstm", "--lengths", "8,12,16,20,24,28", "--steps", "40", "--eval-every", "20",
+KILL_SWEEP = ["--models", "lstm", "--lengths", "8,12,16,20,24,28", "--seeds", "0", "--steps", "40",
+              "--eval-every", "20",
               "--val-size", "16", "--test-size", "16", "--batch-size", "8", "--params", "4000",
               "--threads", "1"]  # fmt: skip
 

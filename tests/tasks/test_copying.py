@@ -1,4 +1,5 @@
-"""The copying memory task, fixed and variable delay: layouts, the memoryless baselines, what accuracy reads."""
+"""The copying memory task in its three layouts (Arjovsky, variable delay, TCN): the sequences, the memoryless
+baselines, what accuracy reads."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 import tasks
-from tasks.copying import BLANK, DELIMITER, CopyingTask
+from tasks.copying import BLANK, DELIMITER, CopyingTask, TCNCopyingTask, VariableCopyingTask
 
 # ---- layouts ---------------------------------------------------------------------------------
 
@@ -35,7 +36,7 @@ def test_copying_layout(T, gen):
 
 def test_variable_copying_draws_the_delay_per_sequence(gen):
     B, T, S = 512, 12, 10
-    task = CopyingTask(delay="variable")
+    task = VariableCopyingTask()
     b = task.sample(B, T, generator=gen(12))
     assert b.x.shape == (B, T + 2 * S)
     delimiter = (b.x == DELIMITER).int().argmax(1)
@@ -45,8 +46,19 @@ def test_variable_copying_draws_the_delay_per_sequence(gen):
         start = delimiter[row].item() + 1
         assert b.y[row, start : start + S].tolist() == b.x[row, :S].tolist()
         assert (b.y[row, :start] == BLANK).all() and (b.y[row, start + S :] == BLANK).all()
-    assert task.variant_id == "copying/variable@1" and task.params()["delay"] == "variable"
-    assert "delay" not in CopyingTask().params()  # the fixed layout's run keys are unchanged
+    assert task.variant_id == "copying/variable@1" and task.params() == {"variant": "variable", "n_symbols": 10}
+    assert task.spec.answer_length is None  # the recall moves: an encoder-decoder cannot decode it
+
+
+@pytest.mark.parametrize("T", [1, 5, 30])
+def test_the_tcn_layout(T, gen):
+    # Bai et al.'s generator: the symbols, T - 1 blanks, then S + 1 delimiters, the last S during the recall.
+    B, S = 256, 10
+    b = TCNCopyingTask().sample(B, T, generator=gen(3))
+    assert b.x.shape == b.y.shape == (B, T + 2 * S)
+    assert (b.x[:, S : T + S - 1] == BLANK).all() and (b.x[:, T + S - 1 :] == DELIMITER).all()
+    assert (b.y[:, : T + S] == BLANK).all() and torch.equal(b.y[:, T + S :], b.x[:, :S])
+    assert TCNCopyingTask().spec.answer_length == S
 
 
 # ---- analytic baselines ----------------------------------------------------------------------
@@ -61,8 +73,9 @@ def memoryless_logits(batch_size: int, T: int, n_symbols: int = 10) -> torch.Ten
 
 
 @pytest.mark.parametrize("T", [10, 100])
-def test_copying_memoryless_predictor_scores_the_baseline(T, gen):
-    task, B = CopyingTask(), 2048
+@pytest.mark.parametrize("task", [CopyingTask(), TCNCopyingTask()], ids=["arjovsky", "tcn"])
+def test_copying_memoryless_predictor_scores_the_baseline(task, T, gen):
+    B = 2048
     batch = task.sample(B, T, generator=gen(5))
     scores = task.metrics(memoryless_logits(B, T), batch)
     expected_loss = 10 * math.log(8) / (T + 20)
@@ -82,7 +95,7 @@ def test_copying_accuracy_reads_only_the_recall(gen):
 
 
 def test_variable_copying_baseline_is_the_position_aware_predictor(gen):
-    task, B, T = CopyingTask(delay="variable"), 2048, 30
+    task, B, T = VariableCopyingTask(), 2048, 30
     batch = task.sample(B, T, generator=gen(15))
     recall = torch.zeros_like(batch.x, dtype=torch.bool).scatter_(1, (batch.y != BLANK).int().argmax(1, keepdim=True)
                                                                  + torch.arange(10), True)  # fmt: skip

@@ -37,7 +37,7 @@ def test_warmup_cosine_without_warmup_starts_at_one():
 
 def test_weight_decay_reaches_matrices_only():
     torch.manual_seed(0)
-    model = models.build_model("ssm", tasks.get_task("adding").spec, width=8)
+    model = models.build_model("ssm", tasks.get_task("adding").spec, width=8, s4d_recipe=False)
     decay, rest = make_optimizer(model, lr=1e-3, weight_decay=0.1).param_groups
     assert decay["weight_decay"] == 0.1 and rest["weight_decay"] == 0.0
     decayed, kept = {id(p) for p in decay["params"]}, {id(p) for p in rest["params"]}
@@ -49,6 +49,18 @@ def test_weight_decay_reaches_matrices_only():
     assert id(ssm.kernel.log_neg_a_real) in kept  # a tagged matrix
     assert id(ssm.skip) in kept and id(model.head[0].weight) in kept  # vectors, norms
     assert id(model.backbone.blocks[0].mix.weight) in decayed and id(model.encoder.weight) in decayed
+
+
+@pytest.mark.parametrize("lr", [1e-2, 3e-4])
+def test_the_s4d_recipe_trains_a_and_dt_at_a_capped_learning_rate_without_decay(lr):
+    torch.manual_seed(0)
+    model = models.build_model("ssm", tasks.get_task("adding").spec, width=8)  # the recipe is on by default
+    decay, rest, slow = make_optimizer(model, lr=lr, weight_decay=0.1).param_groups
+    kernels = [block.ssm.kernel for block in model.backbone.blocks]
+    expected = {id(p) for k in kernels for p in (k.log_dt, k.log_neg_a_real, k.a_imag)}
+    assert {id(p) for p in slow["params"]} == expected
+    assert slow["lr"] == min(lr, 1e-3) and slow["weight_decay"] == 0.0 and decay["lr"] == rest["lr"] == lr
+    assert all(id(k.c) not in expected for k in kernels)  # C trains with everything else
 
 
 # ---- the loop ------------------------------------------------------------------------------------
