@@ -14,8 +14,10 @@ from typing import Any
 
 import models
 from bench.config import load_config, load_gradients_config, load_speed_config, parse_option_flags
+from bench.config.replicate import load_replicate_config, recipe_sweeps
 from bench.errors import ConfigError
 from bench.report.render import render_terminal
+from bench.report.replication import replication_section, write_replication_report
 from bench.report.write import REPORT_HTML, gradient_summary, run_summary, speed_summary, write_report, write_reports
 from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
 from bench.store.jsonl import StoreBusy
@@ -118,6 +120,17 @@ SPEED_SWITCHES = {
         "nn.GRU (what the harness adds around them) and one S4DLayer of the SSM",
     ),
 }
+REPLICATE_FLAGS = {
+    "scale": "small (default: shrunk to run in about 15 minutes on 2 CPU cores, 3 seeds) or full (the published "
+    "setting, for a GPU or a cluster)",
+    "device": "auto (CUDA when present), cpu or cuda",
+    "threads": "CPU threads per run (default: torch's default)",
+    "executor": "subprocess (default), inline, ray or slurm, as for `run`",
+    "workers": "runs in flight at once, as for `run`",
+    "numerics": "portable (default) or native, as for `run`",
+    "out": "results folder (default: results/replications/NAME, or NAME-full at the full scale); a rerun resumes",
+}
+REPLICATE_SWITCHES = {"report": ("--no-report", False, "do not write the sweeps' reports (replication.md is written)")}
 OPTION_HELP = (
     "a model option, MODEL.KEY=VALUE (repeatable), e.g. --option ssm.kernel=vandermonde; "
     "`python -m bench list` shows every option and its default"
@@ -155,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="report.md, report.html, summary.csv and figures of results folders")
     report.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a folder written by run or speed")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
+    replicate = commands.add_parser("replicate", help="rerun a published comparison: `replicate list`, then a recipe")
+    replicate.add_argument("name", metavar="NAME", help="a recipe (see `replicate list`), or list")
+    for name, help_text in REPLICATE_FLAGS.items():
+        replicate.add_argument(f"--{name}", dest=name, help=help_text)
+    for name, (flag, value, help_text) in REPLICATE_SWITCHES.items():
+        replicate.add_argument(flag, dest=name, action="store_const", const=value, help=help_text)
+    replicate.add_argument("--no-progress", action="store_true", help="hide progress bars")
     return parser
 
 
@@ -181,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "report":
         return _run_command("report", lambda: args.dirs, do_report, progress=False)
+    if args.command == "replicate":
+        if args.name == "list":
+            return _run_command("replicate", lambda: None, do_replicate_list, progress=not args.no_progress)
+        flags = {k: getattr(args, k) for k in [*REPLICATE_FLAGS, *REPLICATE_SWITCHES]}
+        load = lambda: load_replicate_config({"name": args.name, **flags})  # noqa: E731
+        return _run_command("replicate", load, do_replicate, progress=not args.no_progress)
     progress = not args.no_progress
     if args.command == "gradients":
 
@@ -252,6 +278,43 @@ def do_gradients(config, progress: bool) -> None:
     print(f"\nCurves: {config.out_dir / GRADIENTS_FILE}")
     if config.report:
         _written(write_report(config.out_dir, MODEL_ORDER))
+
+
+def do_replicate(config, progress: bool) -> None:
+    from bench.sweep.replicate import run_replication
+
+    for label, records in run_replication(config, progress=progress).items():
+        folder = config.out_dir / label if label else config.out_dir
+        print(f"\n{config.name}{f' ({label})' if label else ''}: {folder / RUNS_FILE} ({len(records)} runs)")
+        if config.report:
+            _written(write_report(folder, MODEL_ORDER))
+    section = replication_section(config.out_dir)
+    print("\n" + render_terminal([section]))
+    print(f"\nReplication: {write_replication_report(config.out_dir)}")
+
+
+def do_replicate_list(_, progress: bool) -> None:
+    from tabulate import tabulate
+    from tqdm.auto import tqdm
+
+    from bench.commands.estimate import duration, sweep_seconds
+    from bench.config.recipes import RECIPES
+
+    rows = []
+    for name, recipe in tqdm(RECIPES.items(), desc="estimating", disable=None if progress else True, leave=False):
+        costs = []
+        for scale in recipe.scales:
+            sweeps = recipe_sweeps(load_replicate_config({"name": name, "scale": scale, "device": "cpu"}))
+            runs = sum(len(s.models) * len(s.lengths) * len(s.seeds) * len(s.lrs) for _, s in sweeps)
+            costs.append(f"{scale}: {runs} runs, ~{duration(sum(sweep_seconds(s) for _, s in sweeps))}")
+        published = "; ".join(
+            f"{p.model}{f' ({p.sweep})' if p.sweep else ''}: {p.value if p.value != '-' else p.expect}"
+            for p in recipe.published if p.expect
+        )
+        rows.append([name, recipe.source, recipe.setting, published, "\n".join(costs)])
+    headers = ["recipe", "source", "setting", "published", "cost on this CPU, one run at a time"]
+    print(tabulate(rows, headers, maxcolwidths=[None, 22, 40, 30, 28]))
+    print("\nRun one with `python -m bench replicate NAME [--scale small|full]`.")
 
 
 def do_report(dirs: list[Path], progress: bool) -> None:

@@ -37,7 +37,8 @@ def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, cho
     share = solved_interval(solved, len(chosen))
     solved_runs = chosen[chosen["solved"].astype(bool)] if len(chosen) else chosen
     reached = chosen["steps_to_solve"] if "steps_to_solve" in chosen else pd.Series([None] * len(chosen))
-    steps = [s if ok else None for ok, s in zip(chosen["solved"].astype(bool), reached, strict=True)]
+    solved_flags = chosen["solved"].astype(bool) if len(chosen) else []
+    steps = [s if ok else None for ok, s in zip(solved_flags, reached, strict=True)]
     budget = float(chosen["steps"].max()) if "steps" in chosen and len(chosen) else float("nan")
     median_steps, censored = censored_median(steps, budget)
     return {

@@ -112,7 +112,7 @@ def data_stream(spec: RunSpec, split: str, seq_len: int | None = None) -> torch.
 def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
     """One tiny training step of the same family, so one-time library loading is not charged to the run."""
     model = models.build_model(spec.model, task.spec, width=8, **spec.model_options).to(spec.device)
-    batch = task.sample(2, task.min_length + 1, generator=make_generator(0)).to(spec.device)
+    batch = task.sample(2, max(task.min_length, 1), generator=make_generator(0)).to(spec.device)
     task.metrics(model(batch.x), batch)["loss"].backward()
     torch.optim.AdamW(model.parameters()).step()
 

@@ -1,0 +1,67 @@
+"""What a sweep would cost on this machine: training steps of each model, timed here, scaled to the sweep.
+
+Each model's step is timed at a small batch (``BATCH``) at two lengths (``LENGTHS``) with one thread,
+then scaled linearly in the batch and, in the length, by the exponent the two timings show (clipped to
+1..2: a recurrent model is linear, attention's fused kernel still does L x L work on a CPU).
+Evaluation adds ``EVAL_SHARE``, and each run ``PER_RUN_S`` of start-up. An estimate to plan by, within
+a factor of about two on an idle machine; the README quotes measured wall times.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+
+import models
+import tasks
+from bench.commands.workload import random_batch, training_step
+from bench.config.run import SweepConfig
+from bench.measure.timing import timed_call, timing_stats
+
+BATCH, LENGTHS, EVAL_SHARE, PER_RUN_S = 4, (128, 256), 0.15, 2.0
+
+
+@functools.cache
+def _step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: tuple, length: int) -> float:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a busy machine's spinning OpenMP threads would swamp steps this small
+    try:
+        torch.manual_seed(0)
+        net = models.build_model(model, spec, target_params=params, **dict(options))
+        x, y = random_batch(spec, BATCH, length, "cpu")
+        step = training_step(net, spec, x, y, torch.autocast("cpu", enabled=False))
+        step()  # the first call pays for lazy initialisation
+        return timing_stats([timed_call(step, "cpu")[1] for _ in range(3)]).median
+    finally:
+        torch.set_num_threads(threads)
+
+
+def step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: dict, batch: int, length: int) -> float:
+    """A training step's estimated seconds at this batch and total length."""
+    key = (model, spec, params, tuple(sorted(options.items())))
+    short, long = (_step_seconds(*key, n) for n in LENGTHS)
+    exponent = min(max(math.log(long / short) / math.log(LENGTHS[1] / LENGTHS[0]), 1.0), 2.0)
+    return long * (batch / BATCH) * (length / LENGTHS[1]) ** exponent
+
+
+def sweep_seconds(config: SweepConfig) -> float:
+    """The sweep's estimated wall seconds on this machine's CPU, one run at a time."""
+    task = tasks.get_task(config.task, **config.task_arguments)
+    runs = len(config.seeds) * len(config.lrs)
+    total = 0.0
+    for model in config.models:
+        for seq_len in config.lengths:
+            step = step_seconds(model, task.spec, config.params, config.options_of(model), config.batch_size,
+                                task.total_length(seq_len))  # fmt: skip
+            total += runs * (config.steps * step * (1 + EVAL_SHARE) + PER_RUN_S)
+    return total
+
+
+def duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h" if seconds < 96 * 3600 else f"{seconds / 86400:.0f} days"
