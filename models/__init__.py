@@ -22,6 +22,8 @@ import torch
 from torch import nn
 
 from models.base import TRAITS, SequenceModel, count_parameters, state_bytes
+from models.mamba import MambaBackbone, MambaOptions
+from models.mingru import MinGRUOptions, MinLSTMOptions, MinRNNBackbone
 from models.rnn import LSTMOptions, RNNBackbone, RNNOptions, check_spec
 from models.seq2seq import Seq2SeqBackbone, Seq2SeqModel, Seq2SeqOptions
 from models.seq2seq import check_spec as check_seq2seq_spec
@@ -82,6 +84,30 @@ MODELS: dict[str, Family] = {
         check_seq2seq_spec,
         Seq2SeqModel,
         default=False,  # a variant of the GRU for the classic lessons, not one of the five families compared
+    ),
+    "mamba": Family(
+        MambaOptions,
+        MambaBackbone,
+        MambaBackbone.width_multiple,
+        "Mamba: selective SSM (S6) with conv and gate, parallel scan",
+        frozenset({"ssm", "selective", "gated", "fixed_state"}),
+        default=False,  # named with --models
+    ),
+    "mingru": Family(
+        MinGRUOptions,
+        functools.partial(MinRNNBackbone, "gru"),
+        MinRNNBackbone.width_multiple,
+        "minGRU: gates from the input only, parallel scan",
+        frozenset({"recurrent", "gated", "fixed_state"}),
+        default=False,  # named with --models
+    ),
+    "minlstm": Family(
+        MinLSTMOptions,
+        functools.partial(MinRNNBackbone, "lstm"),
+        MinRNNBackbone.width_multiple,
+        "minLSTM: normalised forget and input gates from the input only, parallel scan",
+        frozenset({"recurrent", "gated", "fixed_state"}),
+        default=False,  # named with --models
     ),
 }
 DEFAULT_MODELS = [name for name, family in MODELS.items() if family.default]

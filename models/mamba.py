@@ -1,0 +1,205 @@
+"""Mamba: a selective state-space model (Gu & Dao 2023, "Mamba: Linear-Time Sequence Modeling with
+Selective State Spaces"), pure PyTorch.
+
+A block is pre-norm and residual, ``h + mixer(RMSNorm(h))``; the mixer (the paper's Figure 3):
+
+    x, z = in_proj(h)                     two branches of E D channels each
+    x = SiLU(conv(x))                     short causal depthwise convolution (padded on the left only)
+    y = S6(x)                             the selective scan below
+    out = out_proj(y * SiLU(z))           gated by the other branch, back to D channels
+
+S6 (the paper's Algorithm 2): Delta, B and C are functions of the input, A is not.
+
+    Delta = softplus(dt_proj(x_proj(x)[:R]) + dt_bias)      (B, L, I)
+    B, C  = x_proj(x)[R:R+N], x_proj(x)[R+N:]               (B, L, N) each
+    A     = -exp(A_log)                                     (I, N), real and diagonal
+    h_t   = exp(Delta_t A) * h_{t-1} + Delta_t B_t x_t      zero-order hold for A, Euler for B (as the paper)
+    y_t   = C_t . h_t + D * x_t
+
+Initialisation as the paper's: ``A_n = -(n + 1)`` (S4D-real), ``D = 1``, the dt bias the inverse
+softplus of a dt drawn log-uniformly in ``[dt_min, dt_max]``; dt_proj's weight keeps torch's default,
+uniform in +-R^-1/2, which is the paper's ("random" dt init, dt_scale 1). A_log, D and the dt bias are
+not weight-decayed. Left out: the reference's 1/sqrt(layers) rescale of out_proj at init (GPT-2 style; a
+0.7 factor at 2 layers) and its final RMSNorm (the shared head starts with a LayerNorm).
+
+Training builds every step's ``(exp(Delta A), Delta B x)``, (B, T, I, N), ``CHUNK_STEPS`` steps at a
+time, and runs the recurrence through a parallel scan (``models.scan.linear_scan``), h carried from one
+chunk to the next; ``path="recurrence"`` runs ``sequential_scan`` instead, to measure what the scan buys
+and to check it. The official CUDA kernel fuses all of this and never holds these tensors; here autograd
+keeps them, the memory cost, linear in L. Streaming carries, per block, the conv's last K - 1 inputs and
+h, a state whose size does not depend on the steps taken.
+
+Defaults: 2 blocks, N = 16, E = 2, K = 4, R = ceil(D / 16), dt in [0.001, 0.1].
+
+Dimension letters: ``B`` batch, ``L`` length, ``D`` model width, ``E`` expansion factor, ``I`` = E D
+inner channels, ``N`` state size, ``R`` dt rank, ``K`` conv kernel size, ``T`` the steps of a chunk.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import einsum, rearrange
+from torch import nn
+
+from models.base import no_weight_decay, step_blocks
+from models.scan import at_least_fp32, linear_scan, sequential_scan
+
+PATHS = ("scan", "recurrence")
+# The (B, L, I, N) tensors are built and scanned this many steps at a time, h carried from chunk to chunk.
+# On CPU a tensor over glibc's 32 MB mmap threshold is a fresh mapping on every call, and its page faults
+# cost more than the arithmetic: at L = 4096 (20k parameters, batch 8) chunks of 256 make the training
+# step 2.3x faster, on either path. Memory stays linear in L: autograd keeps every chunk's tensors.
+CHUNK_STEPS = 256
+SCANS = {"scan": linear_scan, "recurrence": sequential_scan}
+
+
+@dataclass(frozen=True)
+class MambaOptions:
+    layers: int = 2
+    state_size: int = 16  # N
+    expand: int = 2  # E: the mixer's inner channels are E x D
+    conv_size: int = 4  # K
+    dt_rank: int = 0  # R; 0 is ceil(D / 16), the paper's "auto"
+    dt_min: float = 0.001
+    dt_max: float = 0.1
+    path: str = "scan"  # full-sequence forward: "scan" (parallel linear_scan) or "recurrence" (step by step)
+
+    def __post_init__(self) -> None:
+        for name in ("layers", "state_size", "expand", "conv_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"mamba option {name} must be >= 1, got {getattr(self, name)}")
+        if self.dt_rank < 0:
+            raise ValueError(f"mamba option dt_rank must be >= 1, or 0 for ceil(width / 16); got {self.dt_rank}")
+        if not 0 < self.dt_min <= self.dt_max:
+            raise ValueError(
+                f"mamba options dt_min and dt_max must satisfy 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}"
+            )
+        if self.path not in PATHS:
+            raise ValueError(f"mamba option path must be one of {', '.join(PATHS)}; got {self.path!r}")
+
+
+def inverse_softplus(y: torch.Tensor) -> torch.Tensor:
+    """x with softplus(x) = y, for y > 0: y + log(1 - exp(-y))."""
+    return y + torch.log(-torch.expm1(-y))
+
+
+class MambaMixer(nn.Module):
+    """in_proj -> causal conv -> SiLU -> S6, gated by SiLU(z) -> out_proj: (B, L, D) -> (B, L, D)."""
+
+    def __init__(self, width: int, options: MambaOptions):
+        super().__init__()
+        inner, N, K = options.expand * width, options.state_size, options.conv_size
+        rank = options.dt_rank or math.ceil(width / 16)
+        self.rank, self.state_size, self.conv_size = rank, N, K
+        self.in_proj = nn.Linear(width, 2 * inner, bias=False)
+        self.conv = nn.Conv1d(inner, inner, K, groups=inner)  # depthwise; padded in forward, on the left only
+        self.x_proj = nn.Linear(inner, rank + 2 * N, bias=False)
+        self.dt_proj = nn.Linear(rank, inner)
+        log_dt = torch.rand(inner) * (math.log(options.dt_max) - math.log(options.dt_min)) + math.log(options.dt_min)
+        with torch.no_grad():
+            self.dt_proj.bias.copy_(inverse_softplus(log_dt.exp()))  # softplus(bias) = dt, log-uniform
+        no_weight_decay(self.dt_proj.bias)
+        a_init = torch.arange(1, N + 1, dtype=torch.float32).repeat(inner, 1)  # (I, N): S4D-real, -A_n = n + 1
+        self.A_log = no_weight_decay(nn.Parameter(torch.log(a_init)))  # (I, N)
+        self.D = no_weight_decay(nn.Parameter(torch.ones(inner)))  # (I,): the skip
+        self.out_proj = nn.Linear(inner, width, bias=False)
+        self.scan = SCANS[options.path]
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        x, z = self.in_proj(h).chunk(2, dim=-1)  # (B, L, I) each
+        x = F.silu(self.convolve(x))  # (B, L, I)
+        return self.out_proj(self.selective_scan(x) * F.silu(z))  # (B, L, D)
+
+    def convolve(self, x: torch.Tensor) -> torch.Tensor:
+        """The causal depthwise convolution: (B, L, I) -> (B, L, I), step t seeing steps t - K + 1 .. t."""
+        x = F.pad(rearrange(x, "b l i -> b i l"), (self.conv_size - 1, 0))  # (B, I, K - 1 + L): left only
+        return rearrange(self.conv(x), "b i l -> b l i")  # (B, L, I)
+
+    def selective_scan(self, x: torch.Tensor) -> torch.Tensor:
+        """S6 over the whole sequence: (B, L, I) -> (B, L, I), ``CHUNK_STEPS`` steps at a time."""
+        # fp32 under bf16 autocast too: exp(Delta A) multiplied over thousands of steps needs the precision.
+        with torch.autocast(x.device.type, enabled=False):
+            x = at_least_fp32(x)
+            delta, b, c = self.selection(x)  # (B, L, I), (B, L, N), (B, L, N)
+            A = -torch.exp(self.A_log)  # (I, N)
+            outputs, h = [], None
+            for delta_c, x_c, b_c, c_c in zip(*(t.split(CHUNK_STEPS, dim=1) for t in (delta, x, b, c)), strict=True):
+                a_bar = torch.exp(rearrange(delta_c, "b t i -> b t i 1") * A)  # (B, T, I, N)
+                bx = rearrange(delta_c * x_c, "b t i -> b t i 1") * rearrange(b_c, "b t n -> b t 1 n")  # (B, T, I, N)
+                states = self.scan(a_bar, bx, h)  # (B, T, I, N), from the previous chunk's last h
+                h = states[:, -1]  # (B, I, N)
+                outputs.append(einsum(states, c_c, "b t i n, b t n -> b t i"))  # (B, T, I)
+            return torch.cat(outputs, dim=1) + x * self.D  # (B, L, I)
+
+    def selection(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Delta, B and C from the input: (..., I) -> (..., I), (..., N), (..., N)."""
+        dt, b, c = self.x_proj(x).split([self.rank, self.state_size, self.state_size], dim=-1)
+        return F.softplus(self.dt_proj(dt)), b, c
+
+    def init_state(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The conv's last K - 1 inputs, (B, I, K - 1), and h, (B, I, N): zeros, as the forward's padding."""
+        inner = self.D.shape[0]
+        return (
+            self.D.new_zeros(batch_size, inner, self.conv_size - 1),
+            self.D.new_zeros(batch_size, inner, self.state_size),
+        )
+
+    def step(self, h_t: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        """One step: (B, D) -> (B, D), with the state carried over."""
+        window, states = state  # (B, I, K - 1), (B, I, N)
+        x, z = self.in_proj(h_t).chunk(2, dim=-1)  # (B, I) each
+        window = torch.cat([window, rearrange(x, "b i -> b i 1")], dim=-1)  # (B, I, K): the conv's receptive field
+        weight = rearrange(self.conv.weight, "i 1 k -> i k")  # (I, K)
+        x = einsum(window, weight, "b i k, i k -> b i") + self.conv.bias  # (B, I): the forward's conv at its last step
+        x = F.silu(x)
+        with torch.autocast(x.device.type, enabled=False):
+            x = at_least_fp32(x)
+            delta, b, c = self.selection(x)  # (B, I), (B, N), (B, N)
+            a_bar = torch.exp(rearrange(delta, "b i -> b i 1") * -torch.exp(self.A_log))  # (B, I, N)
+            bx = rearrange(delta * x, "b i -> b i 1") * rearrange(b, "b n -> b 1 n")  # (B, I, N)
+            states = torch.addcmul(bx, a_bar, states)  # (B, I, N)
+            y = einsum(states, c, "b i n, b n -> b i") + x * self.D  # (B, I)
+        return self.out_proj(y * F.silu(z)), (window[:, :, 1:], states)
+
+
+class MambaBlock(nn.Module):
+    def __init__(self, width: int, options: MambaOptions):
+        super().__init__()
+        self.norm = nn.RMSNorm(width)
+        self.mixer = MambaMixer(width, options)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h + self.mixer(self.norm(h))  # (B, L, D)
+
+    def step(self, h_t: torch.Tensor, state):
+        y, state = self.mixer.step(self.norm(h_t), state)
+        return h_t + y, state
+
+
+class MambaBackbone(nn.Module):
+    def __init__(self, width: int, options: MambaOptions):
+        super().__init__()
+        self.blocks = nn.ModuleList(MambaBlock(width, options) for _ in range(options.layers))
+
+    @staticmethod
+    def width_multiple(options: MambaOptions) -> int:
+        return 1
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            h = block(h)
+        return h
+
+    def core_layer(self) -> MambaMixer:
+        """The first block's mixer, (B, L, D) -> (B, L, D), timed alone by ``bench speed --bare``."""
+        return self.blocks[0].mixer
+
+    def init_state(self, batch_size: int) -> list:
+        return [block.mixer.init_state(batch_size) for block in self.blocks]
+
+    def step(self, h_t: torch.Tensor, state: list):
+        return step_blocks(self.blocks, h_t, state)

@@ -1,0 +1,156 @@
+"""Mamba: S6 on a case worked by hand, the parallel scan against the recurrence, chunk boundaries, the
+causal conv, the paper's initialisation, a streaming state that does not grow, and option checks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import models
+import models.mamba
+import tasks
+from models.mamba import MambaMixer, MambaOptions, inverse_softplus
+from tests.helpers import WIDTH, build, random_inputs
+
+
+def mixer(width: int = WIDTH, **options) -> MambaMixer:
+    torch.manual_seed(0)
+    return MambaMixer(width, MambaOptions(**options))
+
+
+@pytest.mark.parametrize("path", ["scan", "recurrence"])
+def test_s6_on_a_case_worked_by_hand(path):
+    # One channel, two states: A = (-1, -2), Delta = 1/2 at every step, B = (x, x), C = (x, x/2), D = 1.
+    layer = mixer(1, expand=1, state_size=2, dt_rank=1, path=path)
+    with torch.no_grad():
+        layer.A_log.copy_(torch.tensor([[0.0, math.log(2.0)]]))
+        layer.dt_proj.weight.zero_()
+        layer.dt_proj.bias.fill_(inverse_softplus(torch.tensor(0.5)).item())
+        layer.x_proj.weight.copy_(torch.tensor([[0.0], [1.0], [1.0], [1.0], [0.5]]))  # rows: dt, B_1, B_2, C_1, C_2
+    x = torch.tensor([[[1.0], [2.0]]])  # (B, L, I): x_0 = 1, x_1 = 2
+    # h_0 = Delta B_0 x_0 = (1/2, 1/2); y_0 = C_0 . h_0 + x_0 = 1/2 + 1/4 + 1
+    # h_1 = exp(Delta A) h_0 + Delta B_1 x_1 = (e^-0.5 / 2 + 2, e^-1 / 2 + 2); y_1 = 2 h_1[0] + h_1[1] + 2
+    expected = torch.tensor([[[1.75], [8 + math.exp(-0.5) + 0.5 * math.exp(-1)]]])
+    with torch.no_grad():
+        torch.testing.assert_close(layer.selective_scan(x), expected)
+
+
+def test_the_scan_and_the_recurrence_compute_the_same_map_and_gradients(gen):
+    scan, task = build("mamba", "copying")
+    recurrence, _ = build("mamba", "copying", path="recurrence")
+    x = random_inputs(task.spec, 2, 37, gen(9))
+    out_scan, out_recurrence = scan(x), recurrence(x)
+    torch.testing.assert_close(out_recurrence, out_scan, atol=1e-5 * out_scan.abs().max().item(), rtol=0)
+    weights = torch.randn(out_scan.shape, generator=gen(10))
+    (out_scan * weights).sum().backward()
+    (out_recurrence * weights).sum().backward()
+    for (name, p), q in zip(scan.named_parameters(), recurrence.parameters(), strict=True):
+        torch.testing.assert_close(q.grad, p.grad, atol=1e-4 * p.grad.abs().max().item(), rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("path", ["scan", "recurrence"])
+def test_chunks_carry_the_state_across_their_boundaries(path, gen, monkeypatch):
+    model, task = build("mamba", "copying", path=path)
+    x = random_inputs(task.spec, 2, 23, gen(12))
+    with torch.no_grad():
+        whole = model(x)  # one chunk
+        monkeypatch.setattr(models.mamba, "CHUNK_STEPS", 5)
+        chunked = model(x)  # five, the last of three steps
+    torch.testing.assert_close(chunked, whole, atol=1e-5 * whole.abs().max().item(), rtol=0)
+
+
+def test_the_conv_is_causal_and_sees_conv_size_steps():
+    layer = mixer(conv_size=4)
+    x = torch.zeros(1, 10, layer.D.shape[0])
+    x[:, 5] = 1.0  # an impulse at step 5
+    with torch.no_grad():
+        response = layer.convolve(x) - layer.conv.bias  # (B, L, I)
+    assert response[:, :5].abs().max() == 0  # nothing before the impulse
+    assert response[:, 9:].abs().max() == 0  # nothing K steps after it
+    # Steps 5..8 see the impulse through the kernel's taps K-1..0 (cross-correlation, padded on the left).
+    torch.testing.assert_close(response[0, 5:9], layer.conv.weight[:, 0].flip(-1).T)
+
+
+def test_the_papers_initialisation():
+    layer = mixer(state_size=5, dt_min=0.01, dt_max=0.05)
+    inner = layer.D.shape[0]
+    A = -torch.exp(layer.A_log)
+    torch.testing.assert_close(A, -torch.arange(1.0, 6.0).repeat(inner, 1))  # S4D-real: A_n = -(n + 1)
+    dt = torch.nn.functional.softplus(layer.dt_proj.bias)
+    assert dt.shape == (inner,)
+    assert (dt >= 0.01 * (1 - 1e-5)).all() and (dt <= 0.05 * (1 + 1e-5)).all()
+    assert dt.max() / dt.min() > 1.5  # spread over the range, not one value
+    torch.testing.assert_close(layer.D, torch.ones(inner))
+    assert layer.dt_proj.weight.abs().max() <= layer.rank**-0.5
+
+
+def test_only_a_d_and_the_dt_bias_escape_weight_decay():
+    model, _ = build("mamba", "copying", layers=1)
+    exempt = {name for name, p in model.named_parameters() if getattr(p, "_no_weight_decay", False)}
+    assert exempt == {f"backbone.blocks.0.mixer.{name}" for name in ("A_log", "D", "dt_proj.bias")}
+
+
+def test_shapes_follow_the_options():
+    layer = mixer(40, expand=3, state_size=8, conv_size=2)
+    assert layer.in_proj.weight.shape == (2 * 120, 40)
+    assert layer.conv.weight.shape == (120, 1, 2)
+    assert layer.x_proj.weight.shape == (math.ceil(40 / 16) + 2 * 8, 120)  # dt_rank 0: ceil(D / 16)
+    assert mixer(40, dt_rank=5).dt_proj.weight.shape == (80, 5)
+
+
+def test_the_streaming_state_does_not_grow(gen):
+    model, task = build("mamba", "copying")
+    model.eval()
+    options = MambaOptions()
+    inner = options.expand * WIDTH
+    per_block = 2 * inner * (options.conv_size - 1 + options.state_size) * 4  # (B, I, K - 1) + (B, I, N), fp32
+    x = random_inputs(task.spec, 2, 50, gen(13))
+    sizes = []
+    with torch.no_grad():
+        state = model.init_state(2)
+        sizes.append(models.state_bytes(state))
+        for x_t in x.unbind(1):
+            _, state = model.step(x_t, state)
+            sizes.append(models.state_bytes(state))
+    assert set(sizes) == {options.layers * per_block}
+
+
+def test_the_core_layer_maps_width_to_width():
+    model, _ = build("mamba", "copying")
+    layer = model.core_layer()
+    assert isinstance(layer, MambaMixer)
+    assert layer(torch.randn(2, 9, WIDTH)).shape == (2, 9, WIDTH)
+    assert models.core_layer_name("mamba", tasks.get_task("copying").spec, {}) == "MambaMixer"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"layers": 0}, "mamba option layers must be >= 1"),
+        ({"state_size": 0}, "mamba option state_size must be >= 1"),
+        ({"expand": 0}, "mamba option expand must be >= 1"),
+        ({"conv_size": 0}, "mamba option conv_size must be >= 1"),
+        ({"dt_rank": -1}, "mamba option dt_rank must be >= 1, or 0"),
+        ({"dt_min": 0.0}, "dt_min and dt_max"),
+        ({"dt_min": 0.2, "dt_max": 0.1}, "dt_min and dt_max"),
+        ({"path": "fft"}, "mamba option path must be one of scan, recurrence"),
+    ],
+)
+def test_options_are_checked(options, message):
+    with pytest.raises(ValueError, match=message):
+        models.build_model("mamba", tasks.get_task("adding").spec, width=WIDTH, **options)
+
+
+def test_traits_and_registry_entry():
+    assert models.model_traits("mamba", {}) == ["fixed_state", "gated", "selective", "ssm"]
+    assert "mamba" not in models.DEFAULT_MODELS
+
+
+@pytest.mark.parametrize("path", ["scan", "recurrence"])
+def test_gradients_match_finite_differences(path, gen, monkeypatch):
+    monkeypatch.setattr(models.mamba, "CHUNK_STEPS", 4)  # three chunks
+    layer = mixer(4, state_size=3, path=path).double()
+    x = torch.randn(2, 11, 4, generator=gen(14), dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(layer, (x,))
