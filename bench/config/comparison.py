@@ -10,22 +10,33 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 import models
 import tasks
-from bench.config.fields import each_once, positive, split_commas
+from bench.config.fields import (
+    MAX_BATCH_SIZE,
+    MAX_LENGTH,
+    MAX_THREADS,
+    MAX_TIMEOUT_S,
+    at_most,
+    each_once,
+    finite_everywhere,
+    positive,
+    split_commas,
+)
 from tasks.registry_errors import unknown_name
 
 
 class ComparisonConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: every float, from a flag or a TOML file, is finite (NaN passes no bound: nan > 0 is False).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     task: str
     variant: str | None = None  # the task's published variant (tasks.task_variants); None: its default
     models: list[str] = Field(default_factory=lambda: list(models.DEFAULT_MODELS), min_length=1)
     lengths: list[int] = Field(min_length=1)
-    batch_size: int = Field(gt=0)
-    params: int = Field(gt=0)
+    batch_size: int = Field(gt=0, le=MAX_BATCH_SIZE)
+    params: int = Field(gt=0)  # bounded by the widths the models can take (check_models_fit)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int | None = Field(default=None, gt=0)
-    timeout_s: float | None = Field(default=None, gt=0)
+    threads: int | None = Field(default=None, gt=0, le=MAX_THREADS)
+    timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     out: Path | None = None
 
@@ -49,7 +60,7 @@ class ComparisonConfig(BaseModel):
     @field_validator("lengths")
     @classmethod
     def _positive_lengths(cls, values: list[int]) -> list[int]:
-        return each_once(positive(values))
+        return each_once(at_most(positive(values), MAX_LENGTH, "MAX_LENGTH, 2**20 steps"))
 
     @model_validator(mode="after")
     def _known_variant(self) -> ComparisonConfig:
@@ -81,6 +92,7 @@ class ComparisonConfig(BaseModel):
     @field_validator("model_options")
     @classmethod
     def _known_options(cls, given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        finite_everywhere(given)
         for name, options in given.items():
             if name not in models.MODELS:
                 raise ValueError(unknown_name("model", name, models.MODELS))

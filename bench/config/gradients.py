@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from bench.config.comparison import ComparisonConfig
-from bench.config.fields import split_commas
+from bench.config.fields import MAX_SEED, at_most, each_once, finite_everywhere, split_commas
 
 
 class GradientsConfig(ComparisonConfig):
@@ -19,6 +19,18 @@ class GradientsConfig(ComparisonConfig):
     numerics: Literal["portable", "native"] = "portable"  # bench.measure.numerics
 
     _split_seeds = field_validator("seeds", mode="before")(split_commas)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_in_range(cls, values: list[int]) -> list[int]:
+        if any(v < 0 for v in values):
+            raise ValueError("every seed must be >= 0")
+        return each_once(at_most(values, MAX_SEED, "MAX_SEED, 2**63 - 1: torch takes a 64-bit seed"))
+
+    @field_validator("task_params")
+    @classmethod
+    def _finite_task_params(cls, given: dict[str, Any]) -> dict[str, Any]:
+        return finite_everywhere(given)
 
     @model_validator(mode="after")
     def _cross_field(self) -> GradientsConfig:

@@ -1,8 +1,10 @@
 """Loading a command's configuration: the preset, then a TOML file, then the flags given; then the checks that
-read a results folder (``--from``), which validators never do (they stay free of I/O)."""
+read a results folder (``--from``) and that the folder written to can be (``--out``), which validators never do
+(they stay free of I/O). Nothing here writes."""
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ def parse_option_flags(flags: list[str] | None) -> dict[str, dict[str, Any]] | N
             raise ConfigError(f"option: expected MODEL.KEY=VALUE, e.g. ssm.kernel=vandermonde (got {flag!r})")
         try:
             parsed = tomllib.loads(f"v = {value}")["v"]
-        except tomllib.TOMLDecodeError:
+        except ValueError:  # not a TOML value (TOMLDecodeError), or an integer of over 4300 digits
             parsed = value
         options.setdefault(model, {})[key] = parsed
     return options
@@ -81,7 +83,31 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
     merged.update(given)
     if "model_options" in given and isinstance(file_values.get("model_options"), dict):
         merged["model_options"] = _merge_options(file_values["model_options"], given["model_options"])
-    return _validated(SweepConfig, merged)
+    config = _validated(SweepConfig, merged)
+    check_writable(config.out_dir)
+    return config
+
+
+def check_writable(folder: Path, field: str = "out") -> None:
+    """``folder`` is a folder this process can write in, or can make: checked without making it. A file in its
+    place, a file among its parents, a parent without write permission or a name the system cannot hold is refused
+    now, rather than after the command has planned, or run, its work."""
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{field}: {folder} is a file, not a folder")
+        existing = folder.absolute()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ConfigError(f"{field}: cannot make {folder}: {existing} is a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(f"{field}: cannot make {folder}: no permission to write in {existing}")
+    except ConfigError:
+        raise
+    except OSError as exc:  # a name too long, a loop of links
+        raise ConfigError(f"{field}: cannot use {folder}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL character (from a TOML string)
+        raise ConfigError(f"{field}: cannot use {folder}: {exc}") from None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -90,13 +116,19 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config: file not found: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except OSError as exc:  # a folder, a path through a file, no permission, a name too long
+        raise ConfigError(f"config: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        raise ConfigError(f"config: {path} is not valid TOML: {reason}") from None
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:  # ValueError: an integer of > 4300 digits
         raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
 
 
 def load_speed_config(cli: dict[str, Any]) -> SpeedConfig:
     """The defaults, then the flags the user gave (None = not given); then the --from folder's runs."""
     config = _validated(SpeedConfig, {**SPEED_DEFAULTS, **{k: v for k, v in cli.items() if v is not None}})
+    check_writable(config.out_dir)
     if config.source is not None:
         _source_runs_of(config.source, config.task)
         held = ResultsFolder(config.source).task_parameters(config.task, config.variant)
@@ -127,12 +159,13 @@ def load_gradients_config(cli: dict[str, Any]) -> GradientsConfig:
         defaults.update(lengths=quick["lengths"].get(task, []))
         defaults.update(task_params=preset_task_params("quick", task, variant) if known else {})
         default_source = Path("results") / f"{task}-quick"
-        if "source" not in given and (default_source / RUNS_FILE).is_file():
+        if "source" not in given and _is_file(default_source / RUNS_FILE):
             defaults["source"] = default_source
         defaults.update(_source_defaults(given.get("source", defaults.get("source")), task))
     config = _validated(GradientsConfig, {**defaults, **given})
     if config.source is not None:
         _source_runs_of(config.source, config.task)
+    check_writable(config.out_dir)
     return config
 
 
@@ -143,17 +176,25 @@ def _source_defaults(folder: Path | None, task: str) -> dict[str, Any]:
     runs = [r for r in ResultsFolder(folder).runs() if r.get("task") == task and r.get("checkpoint")]
     if not runs:
         return {}
-    return {
+    defaults = {
         "lengths": sorted({r["seq_len"] for r in runs}),
         "seeds": sorted({r["seed"] for r in runs}),
-        "params": runs[0]["target_params"],
+        "params": runs[0].get("target_params"),  # a record may lack it: then the quick preset's
         "task_params": runs[0]["task_params"],
     }
+    return {key: value for key, value in defaults.items() if value is not None}
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL character: no file there
+        return False
 
 
 def _source_runs_of(folder: Path, task: str) -> list[tuple[str, dict]]:
     """The (variant, parameters) of ``task`` that a results folder of `run` holds; refuses a folder with none."""
-    if not (folder / RUNS_FILE).is_file():
+    if not _is_file(folder / RUNS_FILE):
         raise ConfigError(f"source: no {RUNS_FILE} in {folder}; give a folder written by `python -m bench run`")
     held = ResultsFolder(folder).task_parameters(task)
     if not held:

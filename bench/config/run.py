@@ -12,7 +12,21 @@ from pydantic import Field, field_validator, model_validator
 import models
 import tasks
 from bench.config.comparison import ComparisonConfig
-from bench.config.fields import each_once, positive, split_commas
+from bench.config.fields import (
+    MAX_EVAL_SIZE,
+    MAX_GPUS,
+    MAX_LENGTH,
+    MAX_MEMORY_MB,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_THREADS,
+    MAX_TIME_MIN,
+    at_most,
+    each_once,
+    finite_everywhere,
+    positive,
+    split_commas,
+)
 from bench.config.presets import PRESETS
 from tasks.registry_errors import unknown_name
 
@@ -35,22 +49,22 @@ class SweepConfig(ComparisonConfig):
     preset: str = "quick"
     seeds: list[int] = Field(min_length=1)
     lrs: list[float] = Field(min_length=1)
-    steps: int = Field(gt=0)
+    steps: int = Field(gt=0, le=MAX_STEPS)
     warmup_frac: float = Field(ge=0.0, lt=1.0)
     weight_decay: float = Field(ge=0.0)
     clip_norm: float = Field(gt=0.0)
-    eval_every: int = Field(gt=0)
-    val_size: int = Field(gt=0)
-    test_size: int = Field(gt=0)
+    eval_every: int = Field(gt=0, le=MAX_STEPS)
+    val_size: int = Field(gt=0, le=MAX_EVAL_SIZE)
+    test_size: int = Field(gt=0, le=MAX_EVAL_SIZE)
     executor: Literal["subprocess", "inline", "ray", "slurm"] = "subprocess"
-    workers: int | None = Field(default=None, ge=1)
+    workers: int | None = Field(default=None, ge=1, le=MAX_THREADS)
     ray_address: str | None = None
-    cpus_per_run: int | None = Field(default=None, ge=1)
-    gpus_per_run: float | None = Field(default=None, ge=0)
+    cpus_per_run: int | None = Field(default=None, ge=1, le=MAX_THREADS)
+    gpus_per_run: float | None = Field(default=None, ge=0, le=MAX_GPUS)
     partition: str | None = None
-    time_min: int | None = Field(default=None, gt=0)
+    time_min: int | None = Field(default=None, gt=0, le=MAX_TIME_MIN)
     slurm_cluster: Literal["slurm", "local"] = "slurm"  # local: submitit runs the jobs as local processes
-    memory_limit_mb: int | None = Field(default=None, gt=0)
+    memory_limit_mb: int | None = Field(default=None, gt=0, le=MAX_MEMORY_MB)
     numerics: Literal["portable", "native"] = "portable"  # bench.measure.numerics
     retry_failed: bool = False
     skip_after_oom: bool = True
@@ -58,6 +72,11 @@ class SweepConfig(ComparisonConfig):
     checkpoints: bool = True  # keep each finished run's final weights (for gradients and speed --from)
 
     _split_grid = field_validator("seeds", "lrs", mode="before")(split_commas)
+
+    @field_validator("task_params")
+    @classmethod
+    def _finite_task_params(cls, given: dict[str, Any]) -> dict[str, Any]:
+        return finite_everywhere(given)
 
     @field_validator("eval_lengths", mode="before")
     @classmethod
@@ -90,7 +109,7 @@ class SweepConfig(ComparisonConfig):
     def _non_negative(cls, values: list[int]) -> list[int]:
         if any(v < 0 for v in values):
             raise ValueError("every seed must be >= 0")
-        return each_once(values)
+        return each_once(at_most(values, MAX_SEED, "MAX_SEED, 2**63 - 1: torch takes a 64-bit seed"))
 
     @model_validator(mode="after")
     def _cross_field(self) -> SweepConfig:
@@ -117,6 +136,11 @@ class SweepConfig(ComparisonConfig):
         """A family with a length limit (a learned position table) must cover every sequence the sweep will show
         it, trained or tested."""
         longest = max(max(self.eval_lengths_for(n), default=n) for n in self.lengths)
+        if longest > MAX_LENGTH:  # an explicit length, or a multiple of the longest trained length
+            raise ValueError(
+                f"eval_lengths: every tested length must be <= {MAX_LENGTH} (MAX_LENGTH, 2**20 steps); "
+                f"{', '.join(self.eval_lengths)} reaches {longest}"
+            )
         for name in self.models:
             try:
                 models.check_length(name, self.options_of(name), task.total_length(longest))

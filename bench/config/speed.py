@@ -10,7 +10,16 @@ from pydantic import Field, field_validator, model_validator
 import models
 import tasks
 from bench.config.comparison import ComparisonConfig
-from bench.config.fields import each_once, positive, split_commas
+from bench.config.fields import (
+    MAX_LENGTH,
+    MAX_REPEATS,
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    at_most,
+    each_once,
+    positive,
+    split_commas,
+)
 from bench.config.presets import PRESETS
 
 SPEED_DEFAULTS: dict[str, Any] = {
@@ -24,12 +33,12 @@ SPEED_DEFAULTS: dict[str, Any] = {
 
 
 class SpeedConfig(ComparisonConfig):
-    repeats: int = Field(gt=0)
-    stream_tokens: int = Field(default=1024, gt=0)
+    repeats: int = Field(gt=0, le=MAX_REPEATS)
+    stream_tokens: int = Field(default=1024, gt=0, le=MAX_LENGTH)
     precision: Literal["fp32", "bf16"] = "fp32"
     bare: bool = False
     generate: list[int] = Field(default_factory=list)  # generated lengths at which sampling cost is reported
-    temperature: float = Field(default=1.0, gt=0.0)
+    temperature: float = Field(default=1.0, ge=MIN_TEMPERATURE, le=MAX_TEMPERATURE)
     source: Path | None = None  # a results folder of `run`: sample from its trained models
     numerics: list[Literal["portable", "native"]] = Field(default_factory=lambda: ["portable"], min_length=1)
 
@@ -43,7 +52,7 @@ class SpeedConfig(ComparisonConfig):
     @field_validator("generate")
     @classmethod
     def _positive_generate(cls, values: list[int]) -> list[int]:
-        return each_once(positive(values))
+        return each_once(at_most(positive(values), MAX_LENGTH, "MAX_LENGTH, 2**20 steps"))
 
     @model_validator(mode="after")
     def _cross_field(self) -> SpeedConfig:

@@ -29,3 +29,28 @@ def failures_section(runs: pd.DataFrame, speed: pd.DataFrame) -> Section:
         "cannot do this, e.g. sample without streaming). Kept, never dropped."
     )
     return Section("Failures", text, tables=[("", failures.reset_index(drop=True))])
+
+
+def unreadable_section(unreadable: list) -> Section | None:
+    """The stored lines the report could not read (``ResultsFolder.unreadable``): which file and line, and why.
+    None when every line was read."""
+    if not unreadable:
+        return None
+    rows = [
+        {"file": u.file, "line": str(u.line) if u.line else "(the file)", "reason": _cell(u.reason)}
+        for u in unreadable
+    ]
+    files = sorted({u.file for u in unreadable})
+    text = (
+        f"**{len(unreadable)} stored line{'s' if len(unreadable) != 1 else ''} of {', '.join(files)} could not be "
+        "read, and nothing in this report counts them**: each is not one JSON object, holds NaN or Infinity, or lacks "
+        "(or mistypes) a field the report relies on. The files are left as they are: fix or remove those lines and "
+        "rerun `python -m bench report`."
+    )
+    return Section("Unreadable records", text, tables=[("", pd.DataFrame(rows, columns=["file", "line", "reason"]))])
+
+
+def _cell(text: str) -> str:
+    """A reason as one table cell: shortened, and no character that would end the cell or the row."""
+    text = text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 3] + "..."
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -15,7 +15,7 @@ import pandas as pd
 from bench.analysis.cells import cell_summary, length_generalisation
 from bench.errors import ConfigError
 from bench.report.document import ReportContext, Section
-from bench.report.failures import failures_section
+from bench.report.failures import failures_section, unreadable_section
 from bench.report.gradients import gradients_section
 from bench.report.provenance import provenance_section
 from bench.report.render import render_html, render_markdown
@@ -70,6 +70,8 @@ def report_sections(folder: ResultsFolder, runs: pd.DataFrame, context: ReportCo
     gradients = pd.DataFrame(folder.gradient_curves())
     warning = provenance_section([runs, speed, gradients])
     sections: list[Section] = [warning] if warning else []
+    unreadable = unreadable_section(folder.unreadable())  # what the tables below leave out, first
+    sections += [unreadable] if unreadable else []
     if not runs.empty:
         cells = cell_summary(runs)
         sections += [configuration_section(runs, folder.manifest()), budget_section(runs, cells)]

@@ -1,6 +1,10 @@
 """``ResultsFolder``: one view of a results folder that answers every "which runs" question.
 
-Which runs: the newest record of each run key. Which trained run: for each task variant and its
+What is read: the records that pass their schema's model (``bench.store.schemas``), and that agree with the
+other records of their task on its metric (the analysis reads one metric per task); ``unreadable()`` lists the
+others, with their file, line and reason, for the report.
+
+Which runs: the newest readable record of each run key. Which trained run: for each task variant and its
 parameters, model and its options, length and seed, the finished run with the lowest validation
 loss (``best_by_validation``, the rule the report's learning-rate choice uses too). Commands that
 rebuild trained models (``gradients``, ``speed --generate --from``) ask for runs that kept weights.
@@ -12,8 +16,8 @@ import json
 import math
 from pathlib import Path
 
-from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
-from bench.store.jsonl import latest_by_key, read_manifest, read_records
+from bench.store.files import GRADIENTS_FILE, MANIFEST_FILE, MANIFEST_SCHEMA, RUNS_FILE, SPEED_FILE
+from bench.store.jsonl import Unreadable, read_manifest, read_numbered
 from bench.store.records import with_facts
 
 CHOICE = ("task", "model", "seq_len", "seed")  # the learning rate is chosen within each of these
@@ -37,6 +41,42 @@ def best_by_validation(records: list[dict]) -> list[dict]:
     return list(best.values())
 
 
+_NO_MANIFEST = {"schema": MANIFEST_SCHEMA, "invocations": []}
+
+
+def _one_metric_per_task(numbered: list[tuple[int, dict]]) -> tuple[list[dict], list[Unreadable]]:
+    """The records that agree with their task's metric, and those that do not. A task's metric is the one its
+    first record that states one states (``bench.analysis.facts.task_facts``), else the loss; a finished run is
+    judged on its test value of that metric, so it must hold it."""
+    metric: dict[str, str] = {}
+    for _, record in numbered:
+        if isinstance(record.get("metric"), str):
+            metric.setdefault(record["task"], record["metric"])
+    kept, problems = [], []
+    for line, record in numbered:
+        task_metric = metric.get(record["task"], "loss")
+        stated = record.get("metric")
+        chosen = record.get("status") == "ok" and record.get("val_loss") is not None
+        if stated is not None and stated != task_metric:
+            first = f"the first record of {record['task']} that states one says {task_metric!r}"
+            reason = f"metric: {stated!r}, where {first}"
+        elif chosen and f"test_{task_metric}" not in record:
+            reason = f"test_{task_metric}: required in a finished run of {record['task']} (the metric of its records)"
+        else:
+            kept.append(record)
+            continue
+        problems.append(Unreadable(RUNS_FILE, line, reason))
+    return kept, problems
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` is a file; False for a path that cannot be one (a name too long, a loop of links)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def variant_name(variant_id: str) -> str:
     """``copying/variable@1`` -> ``variable``."""
     return variant_id.partition("/")[2].partition("@")[0]
@@ -47,25 +87,55 @@ class ResultsFolder:
         self.path = Path(path)
 
     def holds_results(self) -> bool:
-        return any((self.path / name).is_file() for name in (RUNS_FILE, SPEED_FILE, GRADIENTS_FILE))
+        return any(_is_file(self.path / name) for name in (RUNS_FILE, SPEED_FILE, GRADIENTS_FILE))
 
     def runs(self) -> list[dict]:
-        """The newest record of every run, with its task facts and model traits."""
-        return [with_facts(record) for record in latest_by_key(read_records(self.path)).values()]
+        """The newest readable record of every run, with its task facts and model traits."""
+        return self._runs()[0]
+
+    def _runs(self) -> tuple[list[dict], list[Unreadable]]:
+        numbered, problems = read_numbered(self.path, RUNS_FILE)
+        newest: dict[str, tuple[int, dict]] = {}  # run_key -> (line, record), in the order each key was first stored
+        for line, record in numbered:
+            newest[record["run_key"]] = (line, with_facts(record))
+        runs, disagreeing = _one_metric_per_task(list(newest.values()))
+        return runs, problems + disagreeing
 
     def speed_rows(self) -> list[dict]:
-        return read_records(self.path, SPEED_FILE)
+        return [record for _, record in read_numbered(self.path, SPEED_FILE)[0]]
 
     def gradient_curves(self) -> list[dict]:
         """The newest curve of each task, model, length, seed and state: one measured later (after training,
         with another batch size) replaces one measured before, instead of being averaged with it."""
         newest = {}
-        for record in read_records(self.path, GRADIENTS_FILE):
+        for _, record in read_numbered(self.path, GRADIENTS_FILE)[0]:
             newest[json.dumps([record.get(field) for field in CURVE], sort_keys=True)] = with_facts(record)
         return list(newest.values())
 
+    def unreadable(self) -> list[Unreadable]:
+        """Every line of the folder's files that is not read, and why: by file, then line."""
+        problems = [*self._runs()[1], *self._manifest()[1]]
+        for filename in (SPEED_FILE, GRADIENTS_FILE):
+            problems += read_numbered(self.path, filename)[1]
+        order = [RUNS_FILE, SPEED_FILE, GRADIENTS_FILE, MANIFEST_FILE]
+        return sorted(problems, key=lambda p: (order.index(p.file) if p.file in order else len(order), p.line))
+
     def manifest(self) -> dict:
-        return read_manifest(self.path)
+        """``read_manifest``'s view; a manifest that cannot be read reads as none (``unreadable`` says why)."""
+        return self._manifest()[0]
+
+    def _manifest(self) -> tuple[dict, list[Unreadable]]:
+        try:
+            manifest = read_manifest(self.path)
+        except (OSError, ValueError, RecursionError) as exc:  # not JSON, not UTF-8, not a file
+            return _NO_MANIFEST, [Unreadable(MANIFEST_FILE, 0, f"cannot read the manifest: {exc}")]
+        invocations = manifest.get("invocations") if isinstance(manifest, dict) else None
+        if not isinstance(invocations, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("config", {}), dict) for i in invocations
+        ):
+            reason = "not a manifest: an object of invocations, each an object with its config"
+            return _NO_MANIFEST, [Unreadable(MANIFEST_FILE, 0, reason)]
+        return manifest, []
 
     def task_parameters(self, task: str, variant: str | None = None) -> list[tuple[str, dict]]:
         """The (variant id, parameters) of the task that the folder's runs used, in the order first stored; only

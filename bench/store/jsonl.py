@@ -1,7 +1,10 @@
 """Append-only JSONL files in a results folder, and the lock that keeps one writer per folder.
 
 Only the parent process writes, one ``write`` + flush + fsync per line, so a crash leaves at most
-a truncated last line, which ``read_records`` skips with a warning. One command at a time holds
+a truncated last line. ``read_records`` reads only what it can vouch for: a line that is not one JSON
+object, holds NaN or Infinity, or fails its schema's model (``bench.store.schemas``) is skipped and
+named, with its file, line and reason (as a warning, or in the list the caller passes, which the
+report shows). One command at a time holds
 ``<out>/.lock``; a second one on the same folder is refused rather than interleaving lines. A run
 retried after a failure has two records, and ``latest_by_key`` keeps the newer. Every line carries
 the ``schema`` of its file (``bench.store.files.SCHEMAS``).
@@ -16,9 +19,11 @@ import math
 import os
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.store.files import LOCK_FILE, MANIFEST_FILE, MANIFEST_SCHEMA, RUNS_FILE, SCHEMAS
+from bench.store.schemas import problem
 
 
 class StoreBusy(RuntimeError):
@@ -69,19 +74,70 @@ def append_record(out_dir: Path, record: dict, filename: str = RUNS_FILE) -> Non
         os.close(fd)
 
 
-def read_records(out_dir: Path, filename: str = RUNS_FILE) -> list[dict]:
+@dataclass(frozen=True)
+class Unreadable:
+    """A line of a results folder's file that is not read, and why; line 0 is the file as a whole."""
+
+    file: str
+    line: int
+    reason: str
+
+
+def read_records(out_dir: Path, filename: str = RUNS_FILE, unreadable: list[Unreadable] | None = None) -> list[dict]:
+    """The file's records that can be read, in stored order. The others are added to ``unreadable`` when it is
+    given, else each is a warning."""
+    numbered, problems = read_numbered(out_dir, filename)
+    if unreadable is not None:
+        unreadable.extend(problems)
+    else:
+        for p in problems:
+            warnings.warn(f"{Path(out_dir) / filename}:{p.line}: skipping an unreadable line: {p.reason}", stacklevel=2)
+    return [record for _, record in numbered]
+
+
+def read_numbered(out_dir: Path, filename: str = RUNS_FILE) -> tuple[list[tuple[int, dict]], list[Unreadable]]:
+    """(line number, record) of every record that can be read, and what could not be."""
     path = Path(out_dir) / filename
-    if not path.exists():
-        return []
-    records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
+    try:
+        if not path.exists():
+            return [], []
+        data = path.read_bytes()
+    except OSError as exc:  # a folder of that name, no permission, a name too long
+        return [], [Unreadable(filename, 0, f"cannot read the file: {exc.strerror or exc}")]
+    records, problems = [], []
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
+        torn = number == len(lines)  # the last line has no end: a write cut short
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            warnings.warn(f"{path}:{number}: skipping an unreadable (truncated?) line", stacklevel=2)
-    return records
+            record = _parse(raw)
+        except UnicodeDecodeError as exc:
+            reason = f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            reason = f"not JSON: {exc}" + (" (truncated: the last line has no end)" if torn else "")
+        else:
+            reason = problem(record, filename)
+            if reason is None:
+                records.append((number, record))
+                continue
+        problems.append(Unreadable(filename, number, reason))
+    return records, problems
+
+
+def _parse(raw: bytes) -> object:
+    return json.loads(raw.decode("utf-8"), parse_constant=_not_json, parse_float=_finite_float)
+
+
+def _not_json(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON value (the store writes null for a non-finite number)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond a float's range")
+    return value
 
 
 def latest_by_key(records: list[dict]) -> dict[str, dict]:
@@ -106,6 +162,8 @@ def read_manifest(out_dir: Path) -> dict:
     if not path.is_file():
         return {"schema": MANIFEST_SCHEMA, "invocations": []}
     manifest = json.loads(path.read_text())
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{path}: not a JSON object")
     if "invocations" not in manifest:
         return {"schema": MANIFEST_SCHEMA, "invocations": [manifest]}
     return manifest

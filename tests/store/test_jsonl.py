@@ -10,16 +10,18 @@ import pytest
 
 from bench.store.files import MANIFEST_FILE, RUNS_FILE
 from bench.store.jsonl import append_invocation, append_record, latest_invocation, read_manifest, read_records
+from tests.helpers import failed_record
 
 
 def test_truncated_last_line_is_skipped_with_a_warning(tmp_path):
-    append_record(tmp_path, {"run_key": "a", "status": "ok"})
-    append_record(tmp_path, {"run_key": "b", "status": "oom"})
+    a, b = failed_record("lstm", 8, 0, "error", "RuntimeError"), failed_record("lstm", 16, 0, "oom", "out of memory")
+    append_record(tmp_path, a)
+    append_record(tmp_path, b)
     with open(tmp_path / RUNS_FILE, "a") as f:
         f.write('{"run_key": "c", "sta')  # a crash in the middle of a write
     with pytest.warns(UserWarning, match="truncated"):
         records = read_records(tmp_path)
-    assert records == [{"run_key": "a", "status": "ok", "schema": 2}, {"run_key": "b", "status": "oom", "schema": 2}]
+    assert records == [{**a, "schema": 2}, {**b, "schema": 2}]
 
 
 def test_non_finite_floats_are_stored_as_null(tmp_path):

@@ -1,0 +1,365 @@
+"""What a stored record must hold to be read: one pydantic model per file and schema version.
+
+``runs.jsonl`` holds records of schema 1 and 2, ``speed.jsonl`` and ``gradients.jsonl`` rows written before rows
+carried a ``schema`` (read as version 0) and at schema 1 (``bench.store.files.SCHEMAS``). Each model requires, and
+type-checks, what the analysis and the report rely on; every other field is allowed as it is (records gain fields
+without a schema bump). A record that fails its model is not read: ``bench.store.jsonl.read_records`` keeps it out
+and says which file and line, and why, and the report lists it (``Unreadable records``) instead of failing on it.
+
+Types are strict: a number stored as a string, a count stored as a float or a flag stored as 0 is a record written
+by something else than this harness, and is refused rather than guessed at. No float is NaN or infinite: the writer
+stores those as null (``bench.store.jsonl.finite``). Records are read, never rewritten: the model only says yes or
+no, and the record is used as stored.
+
+What records written before a field existed lack (task facts, model traits) is filled in by
+``bench.store.records.with_facts``; where its tables cannot fill it, the models here require the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
+from bench.store.records import LEGACY_TASK_FACTS, LEGACY_TRAITS
+
+# Counts are read into float64 columns by the analysis (medians, sums) and cast back to integers: above 2**53 a
+# float64 no longer holds every integer, and above 2**63 the cast overflows.
+MAX_COUNT = 2**53
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Positive = Annotated[int, Field(gt=0, le=MAX_COUNT)]
+Number = float  # strict: an int or a float, never a string or a bool; finite (allow_inf_nan=False)
+
+RUN_STATUSES = ("ok", "diverged", "oom", "timeout", "error", "skipped")  # bench.sweep.training, bench.engines
+JOB_STATUSES = ("ok", "oom", "timeout", "error", "skipped")  # any job's: the pipeline's failure records
+SPEED_STATUSES = (*JOB_STATUSES, "unavailable")  # sampling from a model that cannot stream, or a run not found
+RunStatus = Literal["ok", "diverged", "oom", "timeout", "error", "skipped"]
+SpeedStatus = Literal["ok", "oom", "timeout", "error", "skipped", "unavailable"]
+JobStatus = Literal["ok", "oom", "timeout", "error", "skipped"]
+
+
+class Record(BaseModel):
+    """Strict, finite, open to fields it does not name."""
+
+    model_config = ConfigDict(
+        extra="allow", strict=True, allow_inf_nan=False, protected_namespaces=(), populate_by_name=True
+    )
+
+    def extras(self) -> dict[str, Any]:
+        return self.__pydantic_extra__ or {}
+
+
+def _numbers(record: Record, prefixes: tuple[str, ...]) -> None:
+    """Every field the record does not name whose name starts with one of ``prefixes`` is a number or null (a
+    metric: test_loss, val_accuracy, baseline_loss, ...)."""
+    for key, value in record.extras().items():
+        if key.startswith(prefixes) and not _is_number_or_null(value):
+            raise ValueError(f"{key}: a number or null, got {_shown(value)}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_number_or_null(value: object) -> bool:
+    return value is None or _is_number(value)
+
+
+def _shown(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}..."
+
+
+def _require_numbers(record: Record, *names: str, because: str) -> None:
+    """Each of ``names`` is present and a number (not null)."""
+    for name in names:
+        value = getattr(record, name, None) if name in type(record).model_fields else record.extras().get(name)
+        if not _is_number(value):
+            raise ValueError(f"{name}: a number is required {because} (got {_shown(value)})")
+
+
+# ---- runs.jsonl ----------------------------------------------------------------------------------------------------
+
+
+class LengthResult(Record):
+    """One entry of ``eval_lengths_results``: a longer length a trained model was tested at."""
+
+    seq_len: Positive
+    status: RunStatus
+    error: str | None = None
+
+    @model_validator(mode="after")
+    def _metrics_are_numbers(self) -> LengthResult:
+        for key, value in self.extras().items():
+            if not _is_number_or_null(value):
+                raise ValueError(f"{key}: a number or null, got {_shown(value)}")
+        return self
+
+
+class RunRecord(Record):
+    """What every training run's record holds, finished or not (``bench.sweep.training.identity_record``)."""
+
+    run_key: str = Field(min_length=1)
+    task: str
+    variant: str
+    task_params: dict[str, Any]
+    model: str
+    model_options: dict[str, Any] | None = None
+    seq_len: Positive
+    seed: Count
+    lr: Number
+    status: RunStatus
+    error: str | None = None
+    # the budget
+    steps: Positive | None = None
+    batch_size: Positive | None = None
+    target_params: Positive | None = None
+    warmup_frac: Number | None = None
+    weight_decay: Number | None = None
+    clip_norm: Number | None = None
+    eval_every: Positive | None = None
+    val_size: Positive | None = None
+    test_size: Positive | None = None
+    # the task's facts (tasks.Task.facts): all four or none
+    metric: str | None = None
+    higher_is_better: bool | None = None
+    solved_rule: str | None = None
+    solved_threshold: Number | None = None
+    secondary_metric: str | None = None
+    strict_rule: str | None = None
+    model_traits: list[str] | None = None
+    # what a finished run measured
+    val_loss: Number | None = None
+    solved: bool | None = None
+    solved_strict: bool | None = None
+    steps_to_solve: Count | None = None
+    seconds_to_solve: Number | None = None
+    diverged_step: Count | None = None
+    steps_run: Count | None = None
+    width: Count | None = None
+    n_params: Count | None = None
+    params_embedding: Count | None = None
+    params_core: Count | None = None
+    params_head: Count | None = None
+    total_length: Positive | None = None
+    curve: list[list[Number | None]] | None = None  # [step, validation loss] pairs
+    eval_lengths_results: list[LengthResult] | None = None
+    train_step_ms: Number | None = None
+    train_tokens_per_s: Number | None = None
+    infer_tokens_per_s: Number | None = None
+    peak_mem_mb: Number | None = None
+    train_s: Number | None = None
+    clipped_frac: Number | None = None
+    checkpoint: str | None = None
+    # where it ran
+    device: str | None = None
+    device_name: str | None = None
+    torch: str | None = None
+    python: str | None = None
+    threads: Positive | None = None
+    concurrent_runs: Positive | None = None
+    numerics_in_effect: str | None = None
+    git_sha: str | None = None
+    git_dirty: bool | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunRecord:
+        _numbers(self, ("test_", "val_", "baseline_"))
+        facts = [self.metric, self.higher_is_better, self.solved_rule, self.solved_threshold]
+        if any(fact is not None for fact in facts) and any(fact is None for fact in facts):
+            raise ValueError(
+                "metric, higher_is_better, solved_rule, solved_threshold: the task's facts come together "
+                f"(got {', '.join(_shown(f) for f in facts)})"
+            )
+        for point in self.curve or []:
+            if len(point) != 2 or not _is_number(point[0]):
+                raise ValueError(f"curve: each point is [step, validation loss], got {_shown(point)}")
+        if self.status == "ok" and self.val_loss is not None:  # a run the analysis may choose: it reads these
+            metric = self.metric_name()
+            if f"test_{metric}" not in self.extras():
+                raise ValueError(f"test_{metric}: required in a finished run (its task's metric is {metric})")
+            if self.solved is None:
+                raise ValueError("solved: required in a finished run (true or false)")
+        return self
+
+    def metric_name(self) -> str:
+        """The task's metric: stored, else from the legacy table, else the loss (bench.analysis.facts)."""
+        if self.metric is not None:
+            return self.metric
+        return LEGACY_TASK_FACTS.get(self.task, {}).get("metric", "loss")
+
+
+class RunRecordV1(RunRecord):
+    """Schema 1: written before records carried the task's facts and the model's traits (``with_facts`` fills
+    them in from its tables)."""
+
+    schema_: Literal[1] = Field(alias="schema")
+
+
+class RunRecordV2(RunRecord):
+    """Schema 2: the task's facts and the model's traits stored in each record (a record without them is read as
+    one of schema 1 is)."""
+
+    schema_: Literal[2] = Field(alias="schema")
+
+
+# ---- speed.jsonl ---------------------------------------------------------------------------------------------------
+
+
+class SpeedRow(Record):
+    """One model, mode and length of ``python -m bench speed`` (``bench.commands.speed``), or one generated length
+    of ``speed --generate`` (``bench.commands.sampling``)."""
+
+    model: str
+    label: str | None = None  # rows before bare modules: the model's name
+    mode: Literal["train", "infer", "generate"]
+    seq_len: Positive
+    status: SpeedStatus
+    error: str | None = None
+    bare: bool | None = None
+    batch_size: Positive | None = None
+    params: Positive | None = None
+    threads: Positive | None = None
+    device: str | None = None
+    device_name: str | None = None
+    precision: str | None = None
+    git_sha: str | None = None
+    git_dirty: bool | None = None
+    median_ms: Number | None = None
+    iqr_ms: Number | None = None
+    first_call_ms: Number | None = None
+    peak_mem_mb: Number | None = None
+    tokens_per_s: Number | None = None
+    stream_token_ms: Number | None = None
+    state_kb: Number | None = None
+    # --generate
+    temperature: Number | None = None
+    token_ms: Number | None = None
+    token_ms_iqr: Number | None = None
+    source: str | None = None
+    run_key: str | None = None
+    trained_seq_len: Positive | None = None
+    trained_lr: Number | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SpeedRow:
+        ok = self.status == "ok"
+        if ok and self.mode in ("train", "infer"):
+            _require_numbers(self, "median_ms", "iqr_ms", "tokens_per_s", because=f"in a finished {self.mode} row")
+        if self.stream_token_ms is not None:
+            _require_numbers(self, "state_kb", because="beside stream_token_ms")
+        if self.mode == "generate":
+            _require_numbers(self, "temperature", "batch_size", because="in a --generate row")
+            if ok:
+                needed = ("token_ms", "token_ms_iqr", "tokens_per_s", "state_kb")
+                _require_numbers(self, *needed, because="in a finished --generate row")
+            if self.source == "trained" and self.run_key is not None:
+                _require_numbers(self, "trained_seq_len", "trained_lr", because="in a row sampled from a trained run")
+        return self
+
+
+class SpeedRowV0(SpeedRow):
+    """Written before rows carried a schema."""
+
+
+class SpeedRowV1(SpeedRow):
+    schema_: Literal[1] = Field(alias="schema")
+
+
+# ---- gradients.jsonl -----------------------------------------------------------------------------------------------
+
+
+class GradientCurve(Record):
+    """One model, length, seed and state of ``python -m bench gradients`` (``bench.commands.gradients``)."""
+
+    task: str
+    variant: str
+    task_params: dict[str, Any] | None = None
+    model: str
+    model_options: dict[str, Any] | None = None
+    model_traits: list[str] | None = None
+    seq_len: Positive
+    total_length: Positive | None = None
+    seed: Count
+    state: Literal["init", "trained"]
+    n_sequences: Positive
+    status: JobStatus
+    error: str | None = None
+    trained_run_key: str | None = None
+    clipped_frac: Number | None = None
+    grad_norm: list[Number | None] | None = None
+    decay: Number | None = None
+    fit_r2: Number | None = None
+    reach: Number | None = None
+    n_params: Count | None = None
+    git_sha: str | None = None
+    git_dirty: bool | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GradientCurve:
+        fields = self.model_fields_set
+        if self.status == "ok":
+            missing = [name for name in ("grad_norm", "decay", "fit_r2", "reach", "clipped_frac") if name not in fields]
+            if missing or not self.grad_norm:
+                raise ValueError(f"{(missing or ['grad_norm'])[0]}: required in a finished curve")
+        elif "error" not in fields:
+            raise ValueError(f"error: required in a curve of status {self.status} (why it failed, or null)")
+        return self
+
+
+class GradientCurveV0(GradientCurve):
+    """Written before curves carried a schema and the model's traits (``with_facts`` fills in the traits of the
+    families that existed then)."""
+
+    @model_validator(mode="after")
+    def _traits_known(self) -> GradientCurveV0:
+        if self.model_traits is None and self.model not in LEGACY_TRAITS:
+            raise ValueError(f"model_traits: required (no traits are known for {self.model!r} in curves this old)")
+        return self
+
+
+class GradientCurveV1(GradientCurve):
+    schema_: Literal[1] = Field(alias="schema")
+    model_traits: list[str]
+
+
+# ---- which model reads which record -----------------------------------------------------------------------------
+
+MODELS: dict[str, dict[int | None, type[Record]]] = {  # file -> schema (None: no schema field) -> model
+    RUNS_FILE: {1: RunRecordV1, 2: RunRecordV2},
+    SPEED_FILE: {None: SpeedRowV0, 1: SpeedRowV1},
+    GRADIENTS_FILE: {None: GradientCurveV0, 1: GradientCurveV1},
+}
+
+
+def problem(record: object, filename: str) -> str | None:
+    """Why ``record``, one line of ``filename``, cannot be read; None when it can."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__} {_shown(record)}"
+    versions = MODELS.get(filename)
+    if versions is None:
+        return None  # a file without a schema model: read as it is
+    version = record.get("schema")  # None: no schema field (null is no version either)
+    known_version = version is None if "schema" not in record else type(version) is int and version in versions
+    if not known_version or version not in versions:
+        known = " or ".join(str(v) for v in versions if v is not None)
+        without = "without a schema field, or " if None in versions else ""
+        return f"schema: {filename} holds records {without}of schema {known}; got {_shown(version)}"
+    try:
+        versions[version].model_validate(record)
+    except ValidationError as exc:
+        return describe(exc)
+    return None
+
+
+def describe(exc: ValidationError) -> str:
+    """A validation error as one line: the first problem, 'field: message (got value)'."""
+    err = exc.errors(include_url=False)[0]
+    message = err["msg"].removeprefix("Value error, ")
+    field = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "missing":
+        return f"{field}: required"
+    if not field:
+        return message
+    return f"{field}: {message}" if err["type"] == "value_error" else f"{field}: {message} (got {_shown(err['input'])})"
