@@ -13,6 +13,7 @@ import tasks
 from bench.config.fields import (
     MAX_BATCH_SIZE,
     MAX_LENGTH,
+    MAX_PARAMS,
     MAX_THREADS,
     MAX_TIMEOUT_S,
     at_most,
@@ -33,7 +34,7 @@ class ComparisonConfig(BaseModel):
     models: list[str] = Field(default_factory=lambda: list(models.DEFAULT_MODELS), min_length=1)
     lengths: list[int] = Field(min_length=1)
     batch_size: int = Field(gt=0, le=MAX_BATCH_SIZE)
-    params: int = Field(gt=0)  # bounded by the widths the models can take (check_models_fit)
+    params: int = Field(gt=0, le=MAX_PARAMS)  # and then by the widths the models can take (check_models_fit)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(default=None, gt=0, le=MAX_THREADS)
     timeout_s: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S)

@@ -24,6 +24,9 @@ MAX_BATCH_SIZE = 2**16
 # Sequences in each evaluation set (--val-size, --test-size), drawn up front and held in memory: the presets use at
 # most 10,000; a million is 100x that.
 MAX_EVAL_SIZE = 2**20
+# Trainable parameters (--params): every family's width is solved for it, and the count is compared as a float. The
+# presets use at most 100,000; 10**12 (4 TB of float32 weights) is beyond any width a family can be built at.
+MAX_PARAMS = 10**12
 # Optimiser steps (--steps, --eval-every): the paper preset trains 10,000. A billion steps at 1 ms each is 11 days
 # of one run; past it the count says nothing but a typo.
 MAX_STEPS = 10**9
@@ -42,6 +45,7 @@ MAX_TIME_MIN = 7 * 24 * 60  # --time-min (SLURM), the same week
 MAX_MEMORY_MB = 2**30
 # Timed repeats per configuration (speed --repeats): the default is 5; each repeat is a full training step.
 MAX_REPEATS = 10_000
+MAX_PACK = 1024  # members trained together (speed --pack): each holds a model's parameters and optimiser state
 # Sampling temperature (speed --temperature): logits are divided by it; below 1e-3 softmax overflows to a one-hot
 # (or NaN) and above 1e3 it is uniform noise: neither measures anything the default 1.0 does not.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-3, 1e3
@@ -76,10 +80,16 @@ def at_most(values: list, bound: int, why: str) -> list:
     return values
 
 
+MAX_INTEGER = 2**63 - 1  # TOML's integers are 64-bit (tomllib reads longer ones): a model option becomes a C integer
+
+
 def finite_everywhere(value: Any, where: str = "") -> Any:
-    """``value`` unchanged if no float inside it (nested tables and arrays included) is NaN or infinite."""
+    """``value`` unchanged if no number inside it (nested tables and arrays included) is NaN, infinite, or an
+    integer past 64 bits."""
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{where + ': ' if where else ''}every number must be finite (got {value})")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        raise ValueError(f"{where + ': ' if where else ''}every integer must fit in 64 bits (got {shown(value)})")
     if isinstance(value, dict):
         for key, item in value.items():
             finite_everywhere(item, f"{where}.{key}" if where else str(key))

@@ -25,6 +25,7 @@ from bench.config.fields import (
     each_once,
     finite_everywhere,
     positive,
+    shown,
     split_commas,
 )
 from bench.config.presets import PRESETS
@@ -88,8 +89,11 @@ class SweepConfig(ComparisonConfig):
         for item in items:
             if not EVAL_LENGTH.fullmatch(item) or float(item.rstrip("x")) <= 0:
                 raise ValueError(
-                    f"each item is a multiple of the trained length like 2x or a length like 512; got {item!r}"
+                    f"each item is a multiple of the trained length like 2x or a length like 512; got {shown(item)}"
                 )
+            if float(item.rstrip("x")) > MAX_LENGTH:  # a multiple too: every trained length is >= 1
+                bound = f"{MAX_LENGTH} (MAX_LENGTH, 2**20 steps)"
+                raise ValueError(f"every tested length must be <= {bound}; got {shown(item)}")
         return each_once(items)
 
     @field_validator("preset")

@@ -21,7 +21,8 @@ def failures_section(runs: pd.DataFrame, speed: pd.DataFrame) -> Section:
     failures = pd.concat(frames) if frames else pd.DataFrame(columns=FAILURE_COLUMNS)
     if failures.empty:
         return Section("Failures", "None: every run and configuration finished.")
-    failures = failures.assign(error=failures["error"].fillna("").map(lambda e: e[:ERROR_CHARS]))
+    # A failure without a message (null) reads as ""; map, not fillna: a column of nulls alone is float64
+    failures = failures.assign(error=failures["error"].map(lambda e: e[:ERROR_CHARS] if isinstance(e, str) else ""))
     failures = failures.dropna(axis=1, how="all").sort_values(["source", "model", "seq_len"])
     text = (
         f"{len(failures)} failed or skipped (oom: out of memory; diverged: non-finite loss; timeout; error: an "

@@ -29,6 +29,7 @@ from bench.config.fields import (
     MAX_EVAL_SIZE,
     MAX_LENGTH,
     MAX_MEMORY_MB,
+    MAX_PARAMS,
     MAX_REPEATS,
     MAX_SEED,
     MAX_STEPS,
@@ -156,7 +157,7 @@ def assert_within_bounds(config: object) -> None:
     if isinstance(config, GradientsConfig):
         assert max(config.seeds) <= MAX_SEED
     assert min(lengths) > 0 and max(lengths) <= MAX_LENGTH, lengths
-    assert config.batch_size <= MAX_BATCH_SIZE and (config.threads or 1) <= MAX_THREADS
+    assert config.batch_size <= MAX_BATCH_SIZE and (config.threads or 1) <= MAX_THREADS and config.params <= MAX_PARAMS
     assert (config.timeout_s or 1) <= MAX_TIMEOUT_S
     out = config.out_dir.absolute()
     assert not out.exists() or out.is_dir(), f"accepted {out}, a file, as the folder to write"
