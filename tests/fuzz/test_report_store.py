@@ -73,7 +73,7 @@ def test_the_report_survives_any_store(store):
         check_report(store)
 
 
-@settings(max_examples=examples(6))
+@settings(max_examples=examples(4))
 @given(stores())
 def test_the_report_survives_any_store_figures_included(store):
     with figures_plotted():
