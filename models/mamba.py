@@ -51,8 +51,9 @@ from models.scan import at_least_fp32, linear_scan, sequential_scan
 PATHS = ("scan", "recurrence")
 # The (B, L, I, N) tensors are built and scanned this many steps at a time, h carried from chunk to chunk.
 # On CPU a tensor over glibc's 32 MB mmap threshold is a fresh mapping on every call, and its page faults
-# cost more than the arithmetic: at L = 4096 (20k parameters, batch 8) chunks of 256 make the training
-# step 2.3x faster, on either path. Memory stays linear in L: autograd keeps every chunk's tensors.
+# cost more than the arithmetic: at L = 4096 (20k parameters, batch 8, one thread) chunks of 256 made the
+# training step 1.7x faster on the scan path (2.4 -> 1.4 s) and 2.3x on the recurrence (3.3 -> 1.4 s).
+# Memory stays linear in L: autograd keeps every chunk's tensors.
 CHUNK_STEPS = 256
 SCANS = {"scan": linear_scan, "recurrence": sequential_scan}
 
