@@ -15,7 +15,7 @@ from typing import Any
 import models
 from bench.config import load_config, load_gradients_config, load_speed_config, parse_option_flags
 from bench.config.replicate import load_replicate_config, recipe_sweeps
-from bench.errors import ConfigError
+from bench.errors import ConfigError, one_line
 from bench.report.render import render_terminal
 from bench.report.replication import replication_section, write_replication_report
 from bench.report.write import REPORT_HTML, gradient_summary, run_summary, speed_summary, write_report, write_reports
@@ -73,6 +73,12 @@ SWITCHES = {  # field -> (flag, value when given, help)
         False,
         "do not keep each run's final weights in <out>/checkpoints (used by `gradients` and `speed --from`)",
     ),
+    "pack": (
+        "--pack",
+        True,
+        "train the seeds and learning rates of each model and length together as one program (torch.func vmap): "
+        "the same records, faster where a step waits on kernel launches (a GPU); torch's fused RNNs run unpacked",
+    ),
 }
 
 
@@ -95,6 +101,8 @@ SPEED_FLAGS = {
     "out": "results folder (default: results/speed-<device>)",
     "numerics": "portable (default), native, or both (native,portable): every configuration under each, to measure "
     "what pinning the kernels costs; --generate runs under the first",
+    "pack": "also time G members trained together, as `run --pack` trains them, against G sequential runs, in "
+    "training steps per second (default: 1, no packed rows); families on torch's fused RNNs cannot be packed",
 }
 GRADIENT_FLAGS = {
     "task": "task whose trained runs are measured (see `list`)",
@@ -119,6 +127,11 @@ SPEED_SWITCHES = {
         "also time each model's core layer alone at the same width and shapes: the torch nn.RNN, nn.LSTM, "
         "nn.GRU (what the harness adds around them) and one S4DLayer of the SSM",
     ),
+    "cuda_graphs": (
+        "--cuda-graphs",
+        True,
+        "time the training step replayed from a captured CUDA graph (one launch for all its kernels); CUDA only",
+    ),
 }
 REPLICATE_FLAGS = {
     "scale": "small (default: shrunk to run in about 15 minutes on 2 CPU cores, 3 seeds) or full (the published "
@@ -130,7 +143,10 @@ REPLICATE_FLAGS = {
     "numerics": "portable (default) or native, as for `run`",
     "out": "results folder (default: results/replications/NAME, or NAME-full at the full scale); a rerun resumes",
 }
-REPLICATE_SWITCHES = {"report": ("--no-report", False, "do not write the sweeps' reports (replication.md is written)")}
+REPLICATE_SWITCHES = {
+    "report": ("--no-report", False, "do not write the sweeps' reports (replication.md is written)"),
+    "pack": SWITCHES["pack"],
+}
 OPTION_HELP = (
     "a model option, MODEL.KEY=VALUE (repeatable), e.g. --option ssm.kernel=vandermonde; "
     "`python -m bench list` shows every option and its default"
@@ -138,8 +154,9 @@ OPTION_HELP = (
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, as for every other bad input
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+    def error(self, message: str) -> None:
+        """One line (an argument quoted back may hold a line break), exit 2, as for every other bad input."""
+        print(f"{self.prog}: error: {one_line(message)}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -48,13 +48,16 @@ class Family:
     check_spec: Callable[[TaskSpec, Any], None] = lambda spec, options: None
     model: type[SequenceModel] = SequenceModel  # what wraps the backbone: encoder, head, and how they connect
     default: bool = True  # one of the families every comparison runs unless told otherwise
+    # Its runs can train packed (``run --pack``: torch.func's vmap over stacked parameters). torch's fused RNN
+    # modules have no vmap rule, so their families cannot.
+    packable: bool = True
 
 
 def _recurrent(cell: str, options: type, description: str, traits: set[str]) -> Family:
     """A family on one of torch's fused recurrent modules."""
     backbone, check = functools.partial(RNNBackbone, cell), functools.partial(check_spec, cell)
     traits = frozenset({"recurrent", "fixed_state", *traits})
-    return Family(options, backbone, RNNBackbone.width_multiple, description, traits, check)
+    return Family(options, backbone, RNNBackbone.width_multiple, description, traits, check, packable=False)
 
 
 MODELS: dict[str, Family] = {
@@ -84,6 +87,7 @@ MODELS: dict[str, Family] = {
         check_seq2seq_spec,
         Seq2SeqModel,
         default=False,  # a variant of the GRU for the classic lessons, not one of the five families compared
+        packable=False,  # nn.GRU inside
     ),
     "mamba": Family(
         MambaOptions,
@@ -126,6 +130,7 @@ __all__ = [
     "full_options",
     "model_options",
     "model_traits",
+    "packable",
     "parse_options",
     "solve_width",
     "state_bytes",
@@ -154,6 +159,11 @@ def build_model(
 def check_fits_task(name: str, spec: TaskSpec, **options) -> None:
     """Raises ValueError, naming the option and the task's scoring, when the model cannot serve the task."""
     _family(name).check_spec(spec, parse_options(name, options))
+
+
+def packable(name: str) -> bool:
+    """Whether the family's runs can train packed (``run --pack``)."""
+    return _family(name).packable
 
 
 def model_traits(name: str, options: dict) -> list[str]:

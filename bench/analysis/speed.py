@@ -12,7 +12,14 @@ COLUMNS = {  # (mode, column) -> (table title, cell format)
     ("infer", "median_ms"): ("Inference forward, ms (median ± IQR)", "{median_ms:.1f} ± {iqr_ms:.1f}"),
     ("infer", "peak_mem_mb"): ("Inference peak memory, MB", "{peak_mem_mb:.0f}"),
     ("infer", "stream_token_ms"): ("Streaming, ms per token (state KB)", "{stream_token_ms:.3f} ({state_kb:.0f})"),
+    ("train", "achieved"): ("Training step, achieved FLOP/s (share of the measured matmul peak)", "{achieved}"),
+    ("infer", "achieved"): ("Inference forward, achieved FLOP/s (share of the measured matmul peak)", "{achieved}"),
 }
+FLOPS_NOTE = (
+    "FLOPs are those torch's FlopCounterMode counts: matrix products, convolutions and attention, forward and "
+    "backward; FFTs, scans and elementwise work are not counted, so for the SSM and the scan-based models the "
+    "figure is a lower bound. The peak is a square fp32 (or bf16) matmul timed on the same device and threads."
+)
 EXPONENT_COLUMNS = {
     "train time": ("train", "median_ms"),
     "train memory": ("train", "peak_mem_mb"),
@@ -23,13 +30,16 @@ EXPONENT_COLUMNS = {
 
 def speed_tables(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """(title, table) for each cost the speed command measures, the harness overhead and the exponents."""
-    frame = with_labels(frame)
+    frame = with_achieved(with_labels(frame))
     tables = []
     for (mode, column), (title, cell) in COLUMNS.items():
         if column not in frame:
             continue
         measured = (frame["mode"] == mode) & ~((frame["status"] == "ok") & frame[column].isna())
         tables.append((title, _table(frame[measured], cell)))
+    packing = packing_table(frame)
+    if not packing.empty:
+        tables.append((PACKING_TITLE, packing))
     overhead = harness_overhead(frame)
     if not overhead.empty:
         tables.append(
@@ -55,6 +65,52 @@ def _table(rows: pd.DataFrame, cell: str, column: str = "L") -> pd.DataFrame:
     for row in rows.to_dict("records"):
         text = cell.format(**row) if row["status"] == "ok" else row["status"]
         cells.setdefault(row["label"], {})[f"{column}={row['seq_len']}"] = text
+    return pd.DataFrame.from_dict(cells, orient="index")
+
+
+def si(value: float) -> str:
+    """1.23e10 -> '12.3 G'."""
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}"
+    return f"{value:.3g} "
+
+
+def with_achieved(frame: pd.DataFrame) -> pd.DataFrame:
+    """The text of achieved FLOP/s and its share of the peak, where the rows have them (written since FLOPs were
+    counted)."""
+    if "flops_per_s" not in frame or "peak_flops_per_s" not in frame:
+        return frame
+    texts = [
+        f"{si(achieved)}FLOP/s ({achieved / peak:.1%})" if pd.notna(achieved) and pd.notna(peak) and peak else None
+        for achieved, peak in zip(frame["flops_per_s"], frame["peak_flops_per_s"], strict=True)
+    ]
+    return frame.assign(achieved=texts)
+
+
+PACKING_TITLE = (
+    "Packed training (--pack G): training steps per second of all G members together against G runs one after "
+    "another (1 / the single run's step time), and the speed-up"
+)
+
+
+def packing_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per model and length where both ran: packed run-steps/s, sequential run-steps/s and their ratio."""
+    if "mode" not in frame or not (frame["mode"] == "packed").any() or "median_ms" not in frame:
+        return pd.DataFrame()
+    ok = frame[frame["status"] == "ok"].drop_duplicates(["label", "mode", "seq_len"], keep="last")
+    single = ok[ok["mode"] == "train"].set_index(["label", "seq_len"])["median_ms"]
+    cells: dict[str, dict[str, str]] = {}
+    for row in frame[frame["mode"] == "packed"].to_dict("records"):
+        column = f"L={row['seq_len']}"
+        if row["status"] != "ok":
+            cells.setdefault(row["label"], {})[column] = row["status"]
+            continue
+        alone = single.get((row["label"], row["seq_len"]))
+        packed = row["pack"] * 1e3 / row["median_ms"]
+        text = f"G={row['pack']}: {packed:.1f} vs "
+        text += f"{1e3 / alone:.1f} (×{packed * alone / 1e3:.2f})" if alone is not None else "? (no train row)"
+        cells.setdefault(row["label"], {})[column] = text
     return pd.DataFrame.from_dict(cells, orient="index")
 
 
@@ -133,6 +189,7 @@ def scaling_exponents(frame: pd.DataFrame) -> pd.DataFrame:
         for name, (mode, column) in EXPONENT_COLUMNS.items():
             ok = frame[(frame["label"] == model) & (frame["mode"] == mode) & (frame["status"] == "ok")]
             ok = ok[ok[column].notna() & (ok[column] > 0)] if column in ok else ok.iloc[0:0]
+            ok = ok.drop_duplicates("seq_len", keep="last")  # a fit needs distinct lengths (a rerun supersedes)
             slope = float("nan")
             if len(ok) >= 2:
                 slope = float(np.polyfit(np.log(ok["seq_len"]), np.log(ok[column].astype(float)), 1)[0])

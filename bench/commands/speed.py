@@ -10,6 +10,12 @@ Modes:
 - ``infer``: one forward pass without autograd; then streaming, one token at a time through
   ``init_state``/``step`` for ``stream_tokens`` tokens, with the median latency of a token
   and the size of the streaming state at the end.
+- ``packed`` (``--pack G``): one step of G members trained together as ``run --pack`` trains them
+  (``bench.train.pack``), to set against G sequential ``train`` steps: the packing speed-up.
+
+Every timed call is also counted in FLOPs (``bench.measure.flops``) and set against the device's measured
+matmul rate at the same precision and threads. ``--cuda-graphs`` replays the training step from a captured
+CUDA graph (``bench.commands.workload.captured``), so kernel launches cost one replay.
 
 Inputs are random tokens (or reals) of the task's spec at exactly the given length
 (``bench.commands.workload``).
@@ -36,17 +42,19 @@ from tqdm.auto import tqdm
 import models
 import tasks
 from bench.commands.sampling import plan_generation
-from bench.commands.workload import random_batch, training_step, warm_up
+from bench.commands.workload import captured, member_losses, random_batch, training_step, warm_up
 from bench.config.speed import SpeedConfig
 from bench.engines.job import Context, Job
 from bench.engines.local import LocalEngine
 from bench.engines.pipeline import SkipRule, run_jobs
 from bench.measure.environment import environment, invocation
+from bench.measure.flops import count_flops, matmul_peak
 from bench.measure.memory import PeakMemory
 from bench.measure.timing import synchronize, timed_call, timing_stats
 from bench.measure.torch_setup import configure_torch
 from bench.store.files import SCHEMAS, SPEED_FILE
 from bench.store.jsonl import append_invocation, append_record, locked
+from bench.train.pack import PackedStep
 from tasks.base import TaskSpec
 
 MODES = ("train", "infer")
@@ -71,6 +79,8 @@ class SpeedJob:
     numerics: str = "portable"  # the CPU kernel paths (bench.measure.numerics)
     tag: str = ""  # added to the label where rows would otherwise share one (several --numerics)
     task_params: dict = dataclasses.field(default_factory=dict)  # the task's variant and parameters
+    pack: int = 1  # members trained together (mode "packed")
+    cuda_graphs: bool = False  # replay the training step from a captured CUDA graph
 
     @property
     def label(self) -> str:
@@ -109,6 +119,7 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
         layers = {model: models.core_layer_name(model, spec, config.options_of(model)) for model in config.models}
         variants += [(model, layer) for model, layer in layers.items() if layer is not None]
     tagged = len(config.numerics) > 1
+    modes = [*MODES, "packed"] if config.pack > 1 else list(MODES)
     return [
         SpeedJob(
             model,
@@ -128,10 +139,13 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
             numerics,
             f" [{numerics}]" if tagged else "",
             config.task_arguments,
+            config.pack if mode == "packed" else 1,
+            config.cuda_graphs and mode == "train",
         )  # fmt: skip
         for numerics in config.numerics
         for model, bare in variants
-        for mode in MODES
+        for mode in modes
+        if not (mode == "packed" and (bare or not models.packable(model)))  # torch's fused RNNs have no vmap rule
         for length in sorted(config.lengths)
     ]
 
@@ -150,8 +164,13 @@ def _measure(job: SpeedJob) -> dict:
     if job.bare:
         model, x, y, spec = _bare_module(model, x)
     autocast = torch.autocast(job.device, dtype=torch.bfloat16, enabled=job.precision == "bf16")
-    if job.mode == "train":
-        figures = _time_calls(training_step(model, spec, x, y, autocast), job)
+    if job.mode == "packed":
+        step = _packed_step(job, spec, model, x, y, autocast)
+        figures = _time_calls(step, job)
+        figures["peak_mem_mb"] = memory.stop()
+    elif job.mode == "train":
+        step = training_step(model, spec, x, y, autocast, capturable=job.cuda_graphs)
+        figures = _time_calls(captured(step) if job.cuda_graphs else step, job, counted=step)
         figures["peak_mem_mb"] = memory.stop()
     else:
         model.eval()
@@ -160,13 +179,32 @@ def _measure(job: SpeedJob) -> dict:
             figures["peak_mem_mb"] = memory.stop()
             if not job.bare and model.streams:  # a family that cannot stream keeps its forward figures
                 figures.update(_streaming(model, x, job))
-    tokens = job.batch_size * job.seq_len
+    tokens = job.batch_size * job.seq_len * job.pack
+    peak = matmul_peak(job.device, torch.bfloat16 if job.precision == "bf16" else torch.float32)
     return {
         **figures,
         "n_params": models.count_parameters(model),
         "tokens_per_s": tokens / (figures["median_ms"] / 1e3),
+        "flops_per_s": figures["flops"] / (figures["median_ms"] / 1e3),
+        "peak_flops_per_s": peak,
         "mem_method": memory.method,
     }
+
+
+def _packed_step(job: SpeedJob, spec: TaskSpec, first: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                 autocast: torch.autocast) -> Callable[[], object]:  # fmt: skip
+    """One step of ``job.pack`` members (``first`` and more of its size, each from its own seed), each on the
+    same batch: the cost does not depend on the data."""
+    members = [first]
+    for seed in range(1, job.pack):
+        torch.manual_seed(seed)
+        members.append(models.build_model(job.model, spec, target_params=job.params, **job.model_options))
+    members = [m.to(job.device) for m in members]
+    step = PackedStep(members, [1e-4] * job.pack, weight_decay=0.01, clip_norm=1.0, losses=member_losses(spec),
+                      autocast=autocast)  # fmt: skip
+    xs, ys = (t.expand(job.pack, *t.shape).contiguous() for t in (x, y))
+    active = [True] * job.pack
+    return lambda: step(xs, ys, 1.0, active)
 
 
 class _Bare(torch.nn.Module):
@@ -188,11 +226,14 @@ def _bare_module(model: models.SequenceModel, x: torch.Tensor):
     return bare, h, torch.zeros_like(h), TaskSpec("real", model.width, "regression", model.width, "all")
 
 
-def _time_calls(call: Callable[[], object], job: SpeedJob) -> dict:
+def _time_calls(call: Callable[[], object], job: SpeedJob, counted: Callable[[], object] | None = None) -> dict:
+    """First call, warm-up, then the timed repeats; the FLOPs of ``counted`` (default: the call itself; a graph
+    replay shows the counter no operations, so the captured step's eager twin is counted)."""
     _, first = timed_call(call, job.device)
     timed_call(call, job.device)  # warm-up: caches, allocator, thread pool
+    flops = count_flops(counted or call)  # untimed: the counter slows the call down
     stats = timing_stats([timed_call(call, job.device)[1] for _ in range(job.repeats)])
-    return {"first_call_ms": first * 1e3, "median_ms": stats.median * 1e3, "iqr_ms": stats.iqr * 1e3}
+    return {"first_call_ms": first * 1e3, "median_ms": stats.median * 1e3, "iqr_ms": stats.iqr * 1e3, "flops": flops}
 
 
 def _streaming(model: models.SequenceModel, x: torch.Tensor, job: SpeedJob) -> dict:

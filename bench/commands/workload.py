@@ -32,9 +32,16 @@ def random_batch(spec: TaskSpec, batch_size: int, length: int, device: str) -> t
 
 
 def training_step(
-    model: torch.nn.Module, spec: TaskSpec, x: torch.Tensor, y: torch.Tensor, autocast: torch.autocast
+    model: torch.nn.Module,
+    spec: TaskSpec,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    autocast: torch.autocast,
+    *,
+    capturable: bool = False,
 ) -> Callable[[], None]:
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    """One AdamW step on (x, y); ``capturable``: an optimiser whose step a CUDA graph can capture."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, capturable=capturable)
     classes = spec.output_kind == "classes"
 
     def step() -> None:
@@ -46,6 +53,36 @@ def training_step(
         optimizer.step()
 
     return step
+
+
+def member_losses(spec: TaskSpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The (G,) losses of G members' outputs (G, B, L, C) on their targets, each member's as ``training_step``'s."""
+    classes = spec.output_kind == "classes"
+
+    def losses(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        members = out.shape[0]
+        if classes:
+            return F.cross_entropy(out.flatten(0, 2), y.flatten(), reduction="none").view(members, -1).mean(1)
+        return F.mse_loss(out, y, reduction="none").view(members, -1).mean(1)
+
+    return losses
+
+
+def captured(step: Callable[[], None], warm_steps: int = 3) -> Callable[[], None]:
+    """The step captured in a CUDA graph, as a replay: one launch for all its kernels. As in PyTorch's
+    whole-network capture recipe: a few eager steps on a side stream first (allocator and autotuning), then
+    the capture; gradients set to None before it, so the captured backward writes rather than accumulates.
+    The step's optimiser must be ``capturable``."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warm_steps):
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    return graph.replay
 
 
 def warm_up(job: Any, spec: TaskSpec) -> None:

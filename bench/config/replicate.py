@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bench.config.fields import one_line
+from bench.config.fields import MAX_THREADS, one_line
 from bench.config.recipes import RECIPES, Recipe
 from bench.config.run import SweepConfig
 from bench.errors import ConfigError
@@ -22,12 +22,13 @@ class ReplicateConfig(BaseModel):
     name: str
     scale: Literal["small", "full"] = "small"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: int | None = Field(default=None, gt=0)
+    threads: int | None = Field(default=None, gt=0, le=MAX_THREADS)
     executor: Literal["subprocess", "inline", "ray", "slurm"] = "subprocess"
-    workers: int | None = Field(default=None, ge=1)
+    workers: int | None = Field(default=None, ge=1, le=MAX_THREADS)
     numerics: Literal["portable", "native"] = "portable"
     out: Path | None = None
     report: bool = True
+    pack: bool = False  # as run --pack
 
     @field_validator("name")
     @classmethod
@@ -70,6 +71,7 @@ def recipe_sweeps(config: ReplicateConfig) -> list[tuple[str, SweepConfig]]:
             "val_size": scale.val_size, "test_size": scale.test_size, "warmup_frac": 0.1, "weight_decay": 0.01,
             "clip_norm": 1.0, "model_options": sweep.model_options, "device": config.device, "out": out,
             "executor": config.executor, "numerics": config.numerics, "report": config.report,
+            "pack": config.pack,
             **{k: v for k, v in (("threads", config.threads), ("workers", config.workers)) if v is not None},
         }  # fmt: skip
         try:

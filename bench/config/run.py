@@ -71,6 +71,7 @@ class SweepConfig(ComparisonConfig):
     skip_after_oom: bool = True
     report: bool = True  # write the report at the end of the sweep
     checkpoints: bool = True  # keep each finished run's final weights (for gradients and speed --from)
+    pack: bool = False  # train the seeds x learning rates of a model and length together (bench.sweep.packing)
 
     _split_grid = field_validator("seeds", "lrs", mode="before")(split_commas)
 

@@ -12,6 +12,7 @@ import tasks
 from bench.config.comparison import ComparisonConfig
 from bench.config.fields import (
     MAX_LENGTH,
+    MAX_PACK,
     MAX_REPEATS,
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
@@ -41,6 +42,8 @@ class SpeedConfig(ComparisonConfig):
     temperature: float = Field(default=1.0, ge=MIN_TEMPERATURE, le=MAX_TEMPERATURE)
     source: Path | None = None  # a results folder of `run`: sample from its trained models
     numerics: list[Literal["portable", "native"]] = Field(default_factory=lambda: ["portable"], min_length=1)
+    pack: int = Field(default=1, ge=1, le=MAX_PACK)  # G > 1: also time G members trained together
+    cuda_graphs: bool = False
 
     _split_speed_lists = field_validator("generate", "numerics", mode="before")(split_commas)
 
@@ -64,6 +67,11 @@ class SpeedConfig(ComparisonConfig):
             raise ValueError("source: trained models are used by --generate only; give --generate too")
         if self.bare:
             self._check_core_layers(spec)
+        if self.cuda_graphs and self.resolved_device != "cuda":
+            raise ValueError(f"cuda_graphs: needs a CUDA device; this run's device is {self.resolved_device}")
+        if self.pack > 1 and not any(models.packable(name) for name in self.models):
+            packable = ", ".join(name for name in models.MODELS if models.packable(name))
+            raise ValueError(f"pack: none of the models can be packed; those that can: {packable}")
         return self
 
     def _check_core_layers(self, spec: tasks.TaskSpec) -> None:

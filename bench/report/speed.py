@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.analysis.speed import speed_tables, with_labels
+from bench.analysis.speed import FLOPS_NOTE, speed_tables, with_labels
 from bench.report import figures
 from bench.report.document import ReportContext, Section
 from bench.report.tables import cost_figures
@@ -27,6 +27,8 @@ def speed_section(speed: pd.DataFrame, context: ReportContext) -> Section:
         f"{first.get('precision', 'fp32')}, threads {first.get('threads') or 'default'}: each configuration in "
         "its own process, one warm-up call, median and interquartile range of the timed repeats."
     )
+    if "flops_per_s" in speed:
+        text += " " + FLOPS_NOTE
     sampled = speed["mode"] == "generate"
     if sampled.any():
         text += SAMPLING_TEXT

@@ -152,6 +152,7 @@ class RunRecord(Record):
     train_s: Number | None = None
     clipped_frac: Number | None = None
     checkpoint: str | None = None
+    packed_with: list[str] | None = None  # run --pack: the run keys trained together, this one's included
     # where it ran
     device: str | None = None
     device_name: str | None = None
@@ -213,7 +214,7 @@ class SpeedRow(Record):
 
     model: str
     label: str | None = None  # rows before bare modules: the model's name
-    mode: Literal["train", "infer", "generate"]
+    mode: Literal["train", "infer", "packed", "generate"]  # packed: speed --pack
     seq_len: Positive
     status: SpeedStatus
     error: str | None = None
@@ -233,6 +234,10 @@ class SpeedRow(Record):
     tokens_per_s: Number | None = None
     stream_token_ms: Number | None = None
     state_kb: Number | None = None
+    pack: Positive | None = None  # members trained together (mode packed); 1 otherwise
+    flops: Number | None = None  # of one timed call (bench.measure.flops)
+    flops_per_s: Number | None = None
+    peak_flops_per_s: Number | None = None
     # --generate
     temperature: Number | None = None
     token_ms: Number | None = None
@@ -245,8 +250,10 @@ class SpeedRow(Record):
     @model_validator(mode="after")
     def _consistent(self) -> SpeedRow:
         ok = self.status == "ok"
-        if ok and self.mode in ("train", "infer"):
+        if ok and self.mode in ("train", "infer", "packed"):
             _require_numbers(self, "median_ms", "iqr_ms", "tokens_per_s", because=f"in a finished {self.mode} row")
+        if self.mode == "packed":
+            _require_numbers(self, "pack", because="in a packed row")
         if self.stream_token_ms is not None:
             _require_numbers(self, "state_kb", because="beside stream_token_ms")
         if self.mode == "generate":

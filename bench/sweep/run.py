@@ -3,7 +3,9 @@
 A sweep resumes by construction: runs whose ``run_key`` already has a record in the folder are not
 run again (failed ones are, with ``retry_failed``). After an out-of-memory run, the longer lengths
 of the same model are recorded as ``skipped`` instead of being attempted, unless ``skip_after_oom``
-is off. Printing the summary and writing the report are the caller's (the CLI's) business.
+is off. With ``pack``, the runs of a model and length that differ only in seed and learning rate train
+together as one job (``bench.sweep.packing``); their records are the unpacked runs'. Printing the summary
+and writing the report are the caller's (the CLI's) business.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from bench.engines.pipeline import SkipRule, run_jobs
 from bench.engines.select import make_engine
 from bench.measure.environment import invocation
 from bench.store.jsonl import append_invocation, append_record, latest_by_key, locked, read_records
+from bench.sweep.packing import pack_jobs
 from bench.sweep.plan import RunSpec, plan, threads_per_run
 from bench.sweep.training import TrainingJob
 
@@ -63,7 +66,7 @@ def _execute(config: SweepConfig, todo: list[RunSpec], stored: dict[str, dict], 
     def store(job: Job, records: list[dict]) -> None:
         for record in records:
             append_record(config.out_dir, record)  # the sweep alone writes the store
-        bar.update()
+        bar.update(len(records))
         bar.set_postfix_str(f"{job.describe()}: {records[0]['status']}")
 
     out_of_memory = SkipRule(
@@ -73,7 +76,7 @@ def _execute(config: SweepConfig, todo: list[RunSpec], stored: dict[str, dict], 
     )
     failed_before = [(r["model"], r["seq_len"]) for r in stored.values() if r.get("status") == "oom"]
     try:
-        jobs = [TrainingJob(spec) for spec in todo]
+        jobs = pack_jobs(todo) if config.pack else [TrainingJob(spec) for spec in todo]
         run_jobs(jobs, engine, store, out_of_memory if config.skip_after_oom else None, failed_before)
     finally:
         bar.close()

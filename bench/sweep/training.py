@@ -85,19 +85,25 @@ def _traits(spec: RunSpec) -> list[str]:
 
 
 def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True) -> dict:
-    started_at, start = datetime.now(UTC), time.perf_counter()
+    started_at, clock = datetime.now(UTC), time.perf_counter()
     record = {**identity_record(spec), "status": "error", "error": None}
     try:
         record.update(_train_and_measure(spec, fresh_process, progress))
-        record["status"] = "diverged" if record["diverged_step"] is not None else "ok"
     except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, never fatal to the sweep
         record.update(status=failure_status(exc), error=f"{type(exc).__name__}: {exc}")
+    return completed(record, spec, started_at, clock)
+
+
+def completed(record: dict, spec: RunSpec, started_at: datetime, clock: float) -> dict:
+    """The record with its status (from its figures, unless it failed) and its environment and timestamps."""
+    if record.get("diverged_step") is not None or "steps_run" in record:
+        record["status"] = "diverged" if record["diverged_step"] is not None else "ok"
     record.update(environment(spec.device))
     record["flush_denormal"] = spec.device == "cpu"
     record["concurrent_runs"] = spec.concurrent_runs
     record["started_at"] = started_at.isoformat()
     record["finished_at"] = datetime.now(UTC).isoformat()
-    record["wall_s"] = time.perf_counter() - start
+    record["wall_s"] = time.perf_counter() - clock
     return record
 
 
@@ -117,21 +123,33 @@ def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
     torch.optim.AdamW(model.parameters()).step()
 
 
-def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> dict:
+def start(spec: RunSpec, fresh_process: bool) -> tuple[tasks.Task, PeakMemory]:
+    """The job's torch settings, its task, a warm-up, its memory cap; the peak-memory measurement started."""
     configure_torch(spec.device, spec.threads)
     task = tasks.get_task(spec.task, **spec.task_params)
     with torch.random.fork_rng(devices=[]):  # the global RNG is left as found
         _warm_up(spec, task)
-        if spec.memory_limit_mb is not None:  # the config allows it only in a run's own process
-            cap_address_space(spec.memory_limit_mb)
-        memory = PeakMemory(spec.device, fresh_process)
-        memory.start()
-        model = initial_model(
-            spec.model, task.spec, seed=spec.seed, target_params=spec.budget.target_params, options=spec.model_options
-        )
+    if spec.memory_limit_mb is not None:  # the config allows it only in a run's own process
+        cap_address_space(spec.memory_limit_mb)
+    memory = PeakMemory(spec.device, fresh_process)
+    memory.start()
+    return task, memory
+
+
+def prepared(spec: RunSpec, task: tasks.Task) -> tuple[torch.nn.Module, list, list]:
+    """The run's initial model on its device, and its validation and test sets."""
+    model = initial_model(
+        spec.model, task.spec, seed=spec.seed, target_params=spec.budget.target_params, options=spec.model_options
+    )
     model.to(spec.device)
     val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, data_stream(spec, "val"), spec.device)
     test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, data_stream(spec, "test"), spec.device)
+    return model, val_set, test_set
+
+
+def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> dict:
+    task, memory = start(spec, fresh_process)
+    model, val_set, test_set = prepared(spec, task)
     result = train(
         model,
         task,
@@ -143,6 +161,12 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
         device=spec.device,
         progress=progress,
     )
+    return measured(spec, task, model, result, val_set, test_set, memory)
+
+
+def measured(spec: RunSpec, task: tasks.Task, model: torch.nn.Module, result: TrainResult, val_set: list,
+             test_set: list, memory: PeakMemory) -> dict:  # fmt: skip
+    """The record's figures of a trained run: final validation and test metrics, costs, checkpoint."""
     finished = result.diverged_step is None  # then the last validation ran after the last step
     val = result.last_val if finished and result.last_val is not None else evaluate(model, task, val_set)
     test_start = time.perf_counter()

@@ -94,13 +94,13 @@ def train(
             result.diverged_step = step
             break
         if step % budget.eval_every == 0 or step == budget.steps:
-            _record_eval(result, model, task, val_set, step, train_seconds)
+            record_eval(result, model, task, val_set, step, train_seconds)
             bar.set_postfix(val_loss=f"{result.curve[-1][1]:.4g}")
     bar.close()
     return result
 
 
-def _record_eval(
+def record_eval(
     result: TrainResult, model: nn.Module, task: Task, val_set: list[Batch], step: int, train_seconds: float
 ) -> None:
     metrics = evaluate(model, task, val_set)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bench.analysis.speed import harness_overhead, scaling_exponents
+from bench.analysis.speed import harness_overhead, packing_table, scaling_exponents, si, with_achieved
 from tests.helpers import render_speed
 
 
@@ -62,3 +62,25 @@ def test_old_speed_rows_render_without_a_sampling_table():
     rows = [{"model": "m", "mode": "train", "status": "ok", "seq_len": 8, "median_ms": 1.0, "iqr_ms": 0.0,
              "peak_mem_mb": 1.0}]  # fmt: skip
     assert "Sampling" not in render_speed(rows)
+
+
+def test_the_packing_speed_up_is_packed_run_steps_over_sequential_ones():
+    rows = [
+        {"model": "ssm", "label": "ssm", "mode": "train", "status": "ok", "seq_len": 64, "median_ms": 10.0, "pack": 1},
+        {"model": "ssm", "label": "ssm", "mode": "packed", "status": "ok", "seq_len": 64, "median_ms": 20.0, "pack": 8},
+        {"model": "ssm", "label": "ssm", "mode": "packed", "status": "oom", "seq_len": 256, "median_ms": None,
+         "pack": 8},
+    ]  # fmt: skip
+    table = packing_table(pd.DataFrame(rows))
+    # 8 members in 20 ms: 400 steps/s; one run alone in 10 ms: 100 steps/s
+    assert table.loc["ssm", "L=64"] == "G=8: 400.0 vs 100.0 (×4.00)"
+    assert table.loc["ssm", "L=256"] == "oom"
+    assert packing_table(pd.DataFrame(rows[:1])).empty  # no packed rows, no table
+
+
+def test_achieved_flops_are_shown_against_the_peak():
+    frame = pd.DataFrame([{"flops_per_s": 2.5e9, "peak_flops_per_s": 1e11}, {"flops_per_s": None,
+                                                                              "peak_flops_per_s": None}])
+    achieved = with_achieved(frame)["achieved"]
+    assert achieved[0] == "2.5 GFLOP/s (2.5%)" and pd.isna(achieved[1])
+    assert si(1.234e12) == "1.23 T" and si(999.0) == "999 "

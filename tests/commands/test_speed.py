@@ -33,6 +33,8 @@ def test_speed_measures_every_model_and_mode(tmp_path, cli):
         assert row["peak_mem_mb"] >= 0 and row["mem_method"] == "ru_maxrss_delta"
         assert abs(row["n_params"] - 7000) <= models.PARAM_TOLERANCE * 7000
         assert row["threads"] == 1
+        assert row["flops"] > 0 and row["peak_flops_per_s"] > 0  # every model has an encoder and a head to count
+        assert row["flops_per_s"] == pytest.approx(row["flops"] / (row["median_ms"] / 1e3))
     streaming = {name for name in models.MODELS if models.build_model(name, COPYING, width=8).streams}
     for row in (r for r in rows if r["mode"] == "infer" and r["model"] in streaming):
         assert row["stream_tokens_run"] == 4 and row["stream_token_ms"] > 0 and row["state_kb"] > 0
@@ -63,3 +65,17 @@ def test_bare_modules_options_and_precision_are_recorded(tmp_path, cli):
     assert all(r["precision"] == "bf16" for r in rows)
     assert all(r["model_options"] == {"path": "recurrence"} for r in rows if r["model"] == "ssm")
     assert all(r["status"] == "ok" for r in rows if r["model"] == "ssm"), [r["error"] for r in rows]
+
+
+def test_packed_rows_for_the_packable_families_and_their_speed_up(tmp_path, cli):
+    out = tmp_path / "speed"
+    argv = ["speed", *TINY, "--lengths", "12", "--models", "ssm,gru", "--pack", "3", "--out", str(out)]
+    code, stdout = run_capturing_stdout(cli, argv)
+    assert code == 0
+    rows = read_records(out, SPEED_FILE)
+    packed = [r for r in rows if r["mode"] == "packed"]
+    assert [(r["model"], r["pack"], r["status"]) for r in packed] == [("ssm", 3, "ok")]  # gru: a fused nn.GRU
+    train = next(r for r in rows if r["mode"] == "train" and r["model"] == "ssm")
+    assert train["pack"] == 1 and packed[0]["flops"] == pytest.approx(3 * train["flops"], rel=0.01)
+    assert packed[0]["tokens_per_s"] == pytest.approx(3 * 2 * 12 / (packed[0]["median_ms"] / 1e3))
+    assert "Packed training (--pack G)" in stdout and "G=3: " in stdout

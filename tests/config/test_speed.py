@@ -14,6 +14,9 @@ import pytest
     (["--stream-tokens", "x"], ["stream_tokens", "x"]),
     (["--precision", "fp8"], ["precision", "bf16"]),
     (["--option", "ssm.kernel=fft"], ["model_options", "kernel", "vandermonde"]),
+    (["--pack", "0"], ["pack", "greater than or equal to 1"]),
+    (["--pack", "2", "--models", "lstm,gru"], ["pack", "none of the models can be packed", "transformer"]),
+    (["--cuda-graphs", "--device", "cpu"], ["cuda_graphs", "CUDA device", "cpu"]),
 ])  # fmt: skip
 def test_bad_speed_input_is_one_line_exit_2(argv, words, tmp_path, cli, capsys):
     out = tmp_path / "speed"
