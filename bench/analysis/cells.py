@@ -32,7 +32,7 @@ def cell_summary(runs: pd.DataFrame) -> pd.DataFrame:
 def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, chosen: pd.DataFrame) -> dict:
     metric = task.metric
     values = chosen[f"test_{metric}"].astype(float) if len(chosen) else pd.Series(dtype=float)
-    interval = mean_interval(values)
+    interval = mean_interval(values, task.metric_range)
     solved = int(chosen["solved"].astype(bool).sum()) if len(chosen) else 0
     share = solved_interval(solved, len(chosen))
     solved_runs = chosen[chosen["solved"].astype(bool)] if len(chosen) else chosen

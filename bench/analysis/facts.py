@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,6 +23,12 @@ class TaskFacts:
     def baseline(self, seq_len: int, name: str | None = None) -> float:
         """The trivial predictor's ``name`` (default: the metric) at ``seq_len``; NaN where no record says."""
         return self.baselines.get(int(seq_len), {}).get(name or self.metric, float("nan"))
+
+    @property
+    def metric_range(self) -> tuple[float, float]:
+        """The values the metric can take: every metric here is an accuracy (in [0, 1], higher is better) or a
+        loss (>= 0, lower is better)."""
+        return (0.0, 1.0) if self.higher_is_better else (0.0, math.inf)
 
     @property
     def better(self) -> str:

@@ -252,7 +252,7 @@ def judge_degradation(outcome: Outcome, results: pd.DataFrame, task: TaskFacts, 
             findings.append(("not measured", f"{model} T={seq_len}: no longer length measured"))
             continue
         here, there = ok[ok["ratio"] == 1.0]["value"], ok[ok["ratio"] == longest]["value"]
-        a, b = mean_interval(here), mean_interval(there)
+        a, b = mean_interval(here, task.metric_range), mean_interval(there, task.metric_range)
         text = f"{model} T={seq_len}: {here.mean():.3g} at 1x, {there.mean():.3g} at {longest:g}x"
         if a is None or b is None:
             findings.append(("unclear", f"{text}: needs {MIN_SEEDS} seeds"))

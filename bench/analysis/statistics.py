@@ -31,15 +31,19 @@ class Interval:
         return self.high < other.low or other.high < self.low
 
 
-def mean_interval(values: pd.Series | list[float]) -> Interval | None:
-    """Mean and two-sided 95% Student-t interval of the values; None with fewer than MIN_SEEDS finite values."""
+def mean_interval(
+    values: pd.Series | list[float], within: tuple[float, float] = (-math.inf, math.inf)
+) -> Interval | None:
+    """Mean and two-sided 95% Student-t interval of the values, cut to ``within``, the range the metric can take
+    (a loss is never negative, an accuracy never above 1: the mean lies inside, so cutting the interval there
+    loses no coverage); None with fewer than MIN_SEEDS finite values."""
     values = pd.Series(values, dtype=float).dropna()
     values = values[np.isfinite(values)]
     if len(values) < MIN_SEEDS:
         return None
     mean = float(values.mean())
     half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
-    return Interval(mean, mean - half, mean + half)
+    return Interval(mean, max(mean - half, within[0]), min(mean + half, within[1]))
 
 
 def solved_interval(solved: int, seeds: int) -> Interval:

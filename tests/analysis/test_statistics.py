@@ -17,6 +17,13 @@ def test_the_mean_interval_is_student_t_and_needs_three_seeds():
     assert mean_interval([1.0, 2.0]) is None and mean_interval([1.0, 2.0, float("nan")]) is None
 
 
+def test_the_mean_interval_is_cut_to_the_range_the_metric_can_take():
+    wide = mean_interval([0.0, 0.5, 1.0], within=(0.0, 1.0))  # t(0.975, 2) * 0.5 / sqrt(3) = 1.24
+    assert (wide.estimate, wide.low, wide.high) == (0.5, 0.0, 1.0)
+    loss = mean_interval([0.001, 0.002, 0.1], within=(0.0, math.inf))
+    assert loss.low == 0.0 and loss.high == pytest.approx(mean_interval([0.001, 0.002, 0.1]).high)
+
+
 @pytest.mark.parametrize(("solved", "seeds", "low", "high"), [
     (3, 3, 0.2924, 1.0), (5, 5, 0.4782, 1.0), (10, 10, 0.6915, 1.0), (0, 3, 0.0, 0.7076), (1, 2, 0.0126, 0.9874),
 ])  # fmt: skip
