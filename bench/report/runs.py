@@ -78,9 +78,9 @@ def result_section(runs: pd.DataFrame, cells: pd.DataFrame, context: ReportConte
     strict = f", and how many met the strict bar ({task.strict_rule})" if task.strict_rule else ""
     text = (
         f"Test {task.metric} ({better} is better){secondary}: the mean over seeds and its 95% t interval with 3 "
-        f"seeds or more (cut to the values the metric can take), else each seed's value; how many seeds solved the task ({task.solved_rule}), with the "
-        f"exact 95% interval of that fraction{strict}. The baseline is the analytic best trivial predictor. A cell "
-        "without figures names the status of its runs (see Failures)."
+        "seeds or more (cut to the values the metric can take), else each seed's value; how many seeds solved the "
+        f"task ({task.solved_rule}), with the exact 95% interval of that fraction{strict}. The baseline is the "
+        "analytic best trivial predictor. A cell without figures names the status of its runs (see Failures)."
     )
     section = Section(f"Results: {task.variant}", text)
     section.tables = [
