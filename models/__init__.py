@@ -94,7 +94,7 @@ MODELS: dict[str, Family] = {
         MambaBackbone,
         MambaBackbone.width_multiple,
         "Mamba: selective SSM (S6) with conv and gate, parallel scan",
-        frozenset({"ssm", "selective", "gated", "fixed_state"}),
+        frozenset({"ssm", "selective", "gated", "fixed_state", "linear_recurrence"}),
         default=False,  # named with --models
     ),
     "mingru": Family(
@@ -102,7 +102,7 @@ MODELS: dict[str, Family] = {
         functools.partial(MinRNNBackbone, "gru"),
         MinRNNBackbone.width_multiple,
         "minGRU: gates from the input only, parallel scan",
-        frozenset({"recurrent", "gated", "fixed_state"}),
+        frozenset({"recurrent", "gated", "fixed_state", "linear_recurrence"}),
         default=False,  # named with --models
     ),
     "minlstm": Family(
@@ -110,7 +110,7 @@ MODELS: dict[str, Family] = {
         functools.partial(MinRNNBackbone, "lstm"),
         MinRNNBackbone.width_multiple,
         "minLSTM: normalised forget and input gates from the input only, parallel scan",
-        frozenset({"recurrent", "gated", "fixed_state"}),
+        frozenset({"recurrent", "gated", "fixed_state", "linear_recurrence"}),
         default=False,  # named with --models
     ),
 }

@@ -144,7 +144,7 @@ def test_options_are_checked(options, message):
 
 
 def test_traits_and_registry_entry():
-    assert models.model_traits("mamba", {}) == ["fixed_state", "gated", "selective", "ssm"]
+    assert models.model_traits("mamba", {}) == ["fixed_state", "gated", "linear_recurrence", "selective", "ssm"]
     assert "mamba" not in models.DEFAULT_MODELS
 
 

@@ -129,5 +129,5 @@ def test_options_are_checked(family, options, message):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_traits_and_registry_entry(family):
-    assert models.model_traits(family, {}) == ["fixed_state", "gated", "recurrent"]
+    assert models.model_traits(family, {}) == ["fixed_state", "gated", "linear_recurrence", "recurrent"]
     assert family not in models.DEFAULT_MODELS
