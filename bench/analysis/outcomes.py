@@ -84,6 +84,10 @@ OUTCOMES = [
             "L = 4096, 16 tokens, vocabulary 16, 2 layers: LTI S4 18.3%, S6 (Mamba) 99.8%", "ahead",
             Kind("a selective SSM", ("ssm", "selective")), Kind("a time-invariant SSM", ("ssm", "time_invariant")),
             variants=("mamba",), lengths=(64, None)),
+    Outcome("selective_copying", "stacked minimal RNNs (gates from the input only) solve selective copying",
+            "Feng et al. 2024 (Were RNNs All We Needed?), selective copying", "the Mamba setting; the paper reports "
+            "the task solved once layers are stacked (one layer is not enough)", "solves",
+            Kind("a minimal RNN", ("recurrent", "linear_recurrence")), variants=("mamba",), lengths=(64, None)),
     Outcome("associative_recall", "attention recalls associations better than fixed-state models",
             "Arora et al. 2023 (Zoology), MQAR", "accuracy against model width: attention solves at small width, "
             "fixed-state models need width growing with the pairs", "ahead", Kind("attention", ("attention",)),
