@@ -124,7 +124,7 @@ def change_from(x: torch.Tensor, t: int, spec: tasks.TaskSpec, generator: torch.
 def stream(model: models.SequenceModel, x: torch.Tensor) -> torch.Tensor:
     """Every step's output of ``model.step`` over ``x``, from a fresh state, stacked to (B, L, D_out)."""
     state, steps = model.init_state(x.shape[0]), []
-    for x_t in x.unbind(1):  # unbind once: indexing x[:, t] per step is what DESIGN.md §3 warns about
+    for x_t in x.unbind(1):  # unbind once: indexing x[:, t] per step is quadratic in L in the backward pass
         y_t, state = model.step(x_t, state)
         steps.append(y_t)
     return torch.stack(steps, dim=1)
