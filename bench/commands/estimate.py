@@ -1,10 +1,12 @@
 """What a sweep would cost on this machine: training steps of each model, timed here, scaled to the sweep.
 
-Each model's step is timed at a small batch (``BATCH``) at two lengths (``LENGTHS``) with one thread,
-then scaled linearly in the batch and, in the length, by the exponent the two timings show (clipped to
-1..2: a recurrent model is linear, attention's fused kernel still does L x L work on a CPU).
-Evaluation adds ``EVAL_SHARE``, and each run ``PER_RUN_S`` of start-up. An estimate to plan by, within
-a factor of about two on an idle machine; the README quotes measured wall times.
+Each model's step is timed with one thread at two batch sizes (``BATCHES``) and two lengths (``LENGTHS``).
+A step is modelled as a fixed cost plus a cost per sequence, (a + k B), scaled in the length by the
+exponent the two lengths show (clipped to 1..2: a recurrent model is linear, attention's fused kernel
+still does L x L work on a CPU). Scaling the small batch's time linearly in the batch, as this did first,
+counted its fixed cost (dispatch, the optimizer) once per sequence and overestimated a batch-32 sweep
+about fivefold. Evaluation adds ``EVAL_SHARE``, and each run ``PER_RUN_S`` of start-up. An estimate to
+plan by, within a factor of about two on an idle machine; the README quotes measured wall times.
 """
 
 from __future__ import annotations
@@ -20,17 +22,17 @@ from bench.commands.workload import random_batch, training_step
 from bench.config.run import SweepConfig
 from bench.measure.timing import timed_call, timing_stats
 
-BATCH, LENGTHS, EVAL_SHARE, PER_RUN_S = 4, (128, 256), 0.15, 2.0
+BATCHES, LENGTHS, EVAL_SHARE, PER_RUN_S = (4, 16), (128, 256), 0.15, 2.0
 
 
 @functools.cache
-def _step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: tuple, length: int) -> float:
+def _step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: tuple, batch: int, length: int) -> float:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a busy machine's spinning OpenMP threads would swamp steps this small
     try:
         torch.manual_seed(0)
         net = models.build_model(model, spec, target_params=params, **dict(options))
-        x, y = random_batch(spec, BATCH, length, "cpu")
+        x, y = random_batch(spec, batch, length, "cpu")
         step = training_step(net, spec, x, y, torch.autocast("cpu", enabled=False))
         step()  # the first call pays for lazy initialisation
         return timing_stats([timed_call(step, "cpu")[1] for _ in range(3)]).median
@@ -41,9 +43,13 @@ def _step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: tuple,
 def step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: dict, batch: int, length: int) -> float:
     """A training step's estimated seconds at this batch and total length."""
     key = (model, spec, params, tuple(sorted(options.items())))
-    short, long = (_step_seconds(*key, n) for n in LENGTHS)
-    exponent = min(max(math.log(long / short) / math.log(LENGTHS[1] / LENGTHS[0]), 1.0), 2.0)
-    return long * (batch / BATCH) * (length / LENGTHS[1]) ** exponent
+    (small, large), long = BATCHES, LENGTHS[1]
+    short_time, long_time = (_step_seconds(*key, small, n) for n in LENGTHS)
+    large_time = _step_seconds(*key, large, long)
+    per_sequence = max(large_time - long_time, 0.0) / (large - small)
+    fixed = max(long_time - small * per_sequence, 0.0)
+    exponent = min(max(math.log(long_time / short_time) / math.log(long / LENGTHS[0]), 1.0), 2.0)
+    return (fixed + per_sequence * batch) * (length / long) ** exponent
 
 
 def sweep_seconds(config: SweepConfig) -> float:
