@@ -26,16 +26,23 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @functools.cache
 def git_info() -> dict[str, object]:
     """The commit of the checkout this package runs from, and whether it had uncommitted changes."""
+    return checkout_state(REPO_ROOT)
+
+
+def checkout_state(root: Path) -> dict[str, object]:
+    """The commit of the git checkout at ``root``, and whether a tracked file outside ``results/`` has changed.
+    Results are what a commit makes, not what makes them: ``tox -e reference`` deletes the committed reference
+    before regenerating it, and that must not mark the new runs as made with uncommitted changes."""
     try:
-        sha = _git("rev-parse", "HEAD")
-        dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.CalledProcessError):
+        sha = _git(root, "rev-parse", "HEAD")
+        dirty = bool(_git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"))
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
         return {"git_sha": None, "git_dirty": None}
     return {"git_sha": sha, "git_dirty": dirty}
 
 
-def _git(*args: str) -> str:
-    out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=10)
+def _git(root: Path, *args: str) -> str:
+    out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=10)
     return out.stdout.strip()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,23 @@ def test_a_dirty_or_missing_checkout_is_refused_in_one_line(monkeypatch, capsys,
 def test_a_clean_checkout_passes(monkeypatch):
     monkeypatch.setattr(environment, "git_info", lambda: {"git_sha": "abc", "git_dirty": False})
     require_clean_checkout()  # returns: nothing to refuse
+
+
+def test_a_change_to_code_is_dirty_and_a_change_under_results_is_not(tmp_path):
+    git = lambda *args: subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    (tmp_path / "results" / "reference").mkdir(parents=True)
+    (tmp_path / "results" / "reference" / "runs.jsonl").write_text("{}\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    assert environment.checkout_state(tmp_path)["git_dirty"] is False
+    (tmp_path / "results" / "reference" / "runs.jsonl").unlink()  # what tox -e reference does first
+    (tmp_path / "untracked.txt").write_text("new\n")
+    assert environment.checkout_state(tmp_path)["git_dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert environment.checkout_state(tmp_path)["git_dirty"] is True
+
+
+def test_outside_a_checkout_there_is_no_commit(tmp_path):
+    assert environment.checkout_state(tmp_path) == {"git_sha": None, "git_dirty": None}
