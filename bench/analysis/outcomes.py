@@ -17,6 +17,7 @@ The verdict is *confirmed*, *contradicted*, *unclear* or *not measured*:
   *not measured*;
 - a claim that a model fails needs a positive control: at the same length and budget, another model
   solved it on every seed; without one the sweep may just be too short, and the verdict is *unclear*.
+  Likewise a claim that a model solves is contradicted only where another model solved on every seed.
 
 Over lengths: *contradicted* if any measured length contradicts, *confirmed* if every measured one
 confirms, *not measured* if none was measured, else *unclear*. A contradiction is a finding to
@@ -165,8 +166,10 @@ def _fails_at(task: TaskFacts, subject: pd.Series, others: pd.DataFrame) -> tupl
     return "unclear", evidence
 
 
-def _solves_at(task: TaskFacts, subject: pd.Series) -> tuple[str, str]:
-    """The subject's whole interval lies past the solved threshold (confirmed) or short of it (contradicted)."""
+def _solves_at(task: TaskFacts, subject: pd.Series, others: pd.DataFrame) -> tuple[str, str]:
+    """The subject's whole interval lies past the solved threshold (confirmed), or short of it where another model
+    solved on every seed at the same length and budget (contradicted). Short of it where no model solved, the
+    budget may just be too small to tell: unclear, the mirror of the positive control a failure claim needs."""
     interval = _interval(subject)
     if interval is None:
         return "unclear", f"{_text(subject)}: needs {MIN_SEEDS} seeds"
@@ -176,7 +179,13 @@ def _solves_at(task: TaskFacts, subject: pd.Series) -> tuple[str, str]:
         past, short = interval.low >= bar, interval.high < bar
     else:
         past, short = interval.high < bar, interval.low >= bar
-    return ("confirmed" if past else "contradicted" if short else "unclear"), evidence
+    if past:
+        return "confirmed", evidence
+    if not short:
+        return "unclear", evidence
+    if not any(_solved_all(cell) for _, cell in others.iterrows()):
+        return "unclear", f"{evidence}; no model solved here on every seed: the budget may be too short to tell"
+    return "contradicted", evidence
 
 
 def _ahead_at(task: TaskFacts, leader: pd.Series, follower: pd.Series) -> tuple[str, str]:
@@ -235,7 +244,7 @@ def judge(outcome: Outcome, cells: pd.DataFrame, task: TaskFacts, budget: str) -
             continue
         for _, subject in subjects.iterrows():
             verdict, text = (_fails_at(task, subject, at[~is_subject]) if outcome.check == "fails"
-                             else _solves_at(task, subject))  # fmt: skip
+                             else _solves_at(task, subject, at[~is_subject]))  # fmt: skip
             results.append((verdict, f"T={seq_len}: {text}"))
     if not results:
         span = f"T >= {low}" if high is None else f"{low} <= T <= {high}"
