@@ -99,8 +99,9 @@ SPEED_FLAGS = {
     "latency and tokens/s as the generated length grows, at these lengths (e.g. 256,1024,4096); token tasks only",
     "temperature": "sampling temperature for --generate (default: 1.0)",
     "out": "results folder (default: results/speed-<device>)",
-    "numerics": "portable (default), native, or both (native,portable): every configuration under each, to measure "
-    "what pinning the kernels costs; --generate runs under the first",
+    "numerics": "native (default: the machine's fastest kernels, what a step really costs), portable (the kernels "
+    "`run` pins for the same bits on any x86-64 CPU), or both (native,portable): every configuration under each, to "
+    "measure what pinning costs; --generate runs under the first",
     "pack": "also time G members trained together, as `run --pack` trains them, against G sequential runs, in "
     "training steps per second (default: 1, no packed rows); families on torch's fused RNNs cannot be packed",
 }
