@@ -155,8 +155,9 @@ def expectations_section(runs: pd.DataFrame, cells: pd.DataFrame, generalisation
         "What the literature says these results should show (docs/published-outcomes.md), and whether this "
         "sweep did. A verdict needs at least 3 seeds per compared cell and intervals that separate (95% t "
         "intervals of the metric over seeds); a claim that a model fails needs another model that solves at "
-        "the same length; lengths outside the range a claim speaks about are not read. A contradiction is a "
-        "finding to explain (budget, seeds, a bug), not a number to tune away."
+        "the same length, and one that it solves is contradicted only where another model did; lengths outside "
+        "the range a claim speaks about are not read. A contradiction is a finding to explain (budget, seeds, a "
+        "bug), not a number to tune away."
     )
     return Section("Published outcomes", text, tables=[("", table)])
 
