@@ -1,11 +1,11 @@
 """Results folders for the report to survive: real records, then mutated.
 
-The records are real: the store of ``tests/helpers.known_store`` (schema 2), the committed reference results
-(``results/reference``: runs of schema 1 and gradient curves from before curves carried a schema), speed rows as
-``bench speed`` writes them, before and at schema 1, ``--generate`` rows and schema-1 curves. A mutation then
-drops a field, nulls it, writes NaN or Infinity into it, gives it a wrong type, an unknown status or schema,
-replaces a line by JSON that is not an object, by bytes that are not UTF-8 or by garbage, tears the last line,
-repeats lines, adds blank ones, or empties the file.
+The records are real: the store of ``tests/helpers.known_store`` (schema 2), the reference results as first
+committed (``tests/store/fixtures/schema-1``: runs of schema 1 and gradient curves from before curves carried a
+schema), speed rows as ``bench speed`` writes them, before and at schema 1, ``--generate`` rows and schema-1
+curves. A mutation then drops a field, nulls it, writes NaN or Infinity into it, gives it a wrong type, an
+unknown status or schema, replaces a line by JSON that is not an object, by bytes that are not UTF-8 or by
+garbage, tears the last line, repeats lines, adds blank ones, or empties the file.
 
 Each drawn folder comes with the lines that must be listed as unreadable whatever the schema models say (torn,
 not JSON, not an object, NaN, an unknown status): the report must list at least those.
@@ -25,7 +25,7 @@ from bench.store.files import GRADIENTS_FILE, MANIFEST_FILE, RUNS_FILE, SPEED_FI
 from bench.store.schemas import JOB_STATUSES, RUN_STATUSES, SPEED_STATUSES
 from tests.helpers import ROOT, failed_record, run_record, speed_row
 
-REFERENCE = ROOT / "results" / "reference"
+REFERENCE = ROOT / "tests" / "store" / "fixtures" / "schema-1"  # the reference as first committed
 STATUSES = {RUNS_FILE: RUN_STATUSES, SPEED_FILE: SPEED_STATUSES, GRADIENTS_FILE: JOB_STATUSES}
 
 
