@@ -130,24 +130,23 @@ RECIPES: dict[str, Recipe] = {
         setting="multi-query associative recall (vocabulary 8192, 4-64 key-value pairs, sequences 64-512): accuracy "
         "against model width",
         claim="attention recalls the pairs at small width, where fixed-state models need more width",
-        task="associative_recall", variant="zoology", models=["transformer", "ssm", "mamba", "lstm"],
+        task="associative_recall", variant="zoology", models=["transformer", "ssm", "lstm"],
         published=[Published(m, expect, sweep=label, note="read from the figure: no table of numbers")
                    for label in ("narrow", "wide")
-                   for m, expect in (("transformer", "solved"), ("ssm", "not solved"), ("lstm", "not solved"))]
-        + [Published("mamba", None, sweep=label, note="a selective SSM, after the paper")
-           for label in ("narrow", "wide")],
+                   for m, expect in (("transformer", "solved"), ("ssm", "not solved"), ("lstm", "not solved"))],
         scales={
             "full": Scale(lengths=[256], params=1_000_000, steps=20_000, batch_size=64, lrs=[1e-3],
                           eval_every=1000, val_size=500, test_size=3000, task_params={"n_pairs": 16}),
-            "small": Scale(lengths=[64], params=20_000, steps=600, batch_size=64, lrs=[3e-3], eval_every=100,
+            "small": Scale(lengths=[64], params=20_000, steps=1500, batch_size=64, lrs=[3e-3], eval_every=250,
                            task_params={"vocab_size": 128, "n_pairs": 8}),
         },
         sweeps=[Sweep("narrow"), Sweep("wide", params={"small": 50_000, "full": 2_000_000})],
         shrunk="vocabulary 8192 -> 128 (an embedding of 8192 rows alone would exceed the budget), sequences of 64 with "
         "8 pairs, two sizes (about 20k and 50k parameters: the Transformer 24 and 40 wide) instead of a width "
-        "sweep, 600 steps. The claim compares "
-        "how recall capacity grows with width in attention (a cache of every pair) and in a fixed state; it holds "
-        "at any vocabulary larger than the pairs.",
+        "sweep, 1,500 steps (at 600 no model had learned the recall, so the claim could not show; Mamba, which "
+        "has no published row here and costs 5x the Transformer's step on a CPU, was dropped to pay for them). "
+        "The claim compares how recall capacity grows with width in attention (a cache of every pair) and in a "
+        "fixed state; it holds at any vocabulary larger than the pairs.",
     ),
     "chrono-copying": Recipe(
         name="chrono-copying",
