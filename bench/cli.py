@@ -183,8 +183,17 @@ def build_parser() -> argparse.ArgumentParser:
         "a results folder of `run` whose trained runs are measured (default: results/<task>-quick if it "
         "exists; models without a trained run are measured at initialisation only)",
     )
-    report = commands.add_parser("report", help="report.md, report.html, summary.csv and figures of results folders")
+    report = commands.add_parser(
+        "report", help="report.md, report.html, summary.csv, verdicts.csv and figures of results folders"
+    )
     report.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a folder written by run or speed")
+    report.add_argument("--no-figures", dest="figures", action="store_false",
+                        help="redraw no figure (tables, summary.csv, verdicts.csv: a re-judgement in seconds)")
+    claims = commands.add_parser("claims", help="the published claims the verdicts check, and their error rates")
+    claims.add_argument("--markdown", action="store_true", help="print docs/published-outcomes.md")
+    claims.add_argument("--calibrate", type=int, metavar="SWEEPS", default=0,
+                        help="simulate SWEEPS sweeps per task under the null, and planted effects: the false-verdict "
+                        "rate of each claim and the power at 3, 5 and 10 seeds")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
     replicate = commands.add_parser("replicate", help="rerun a published comparison: `replicate list`, then a recipe")
     replicate.add_argument("name", metavar="NAME", help="a recipe (see `replicate list`), or list")
@@ -218,7 +227,11 @@ def main(argv: list[str] | None = None) -> int:
         print(render_listing())
         return 0
     if args.command == "report":
-        return _run_command("report", lambda: args.dirs, do_report, progress=False)
+        return _run_command("report", lambda: args.dirs, lambda dirs, progress: do_report(dirs, args.figures), False)
+    if args.command == "claims":
+        from bench.commands.claims import print_claims
+
+        return print_claims(markdown=args.markdown, sweeps=args.calibrate)
     if args.command == "replicate":
         if args.name == "list":
             return _run_command("replicate", lambda: None, do_replicate_list, progress=not args.no_progress)
@@ -335,8 +348,8 @@ def do_replicate_list(_, progress: bool) -> None:
     print("\nRun one with `python -m bench replicate NAME [--scale small|full]`.")
 
 
-def do_report(dirs: list[Path], progress: bool) -> None:
-    for path in write_reports(dirs, MODEL_ORDER):
+def do_report(dirs: list[Path], figures: bool = True) -> None:
+    for path in write_reports(dirs, MODEL_ORDER, figures):
         _written(path)
 
 

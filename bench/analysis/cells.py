@@ -1,59 +1,68 @@
-"""One row per task x model x length: what a sweep found there, over seeds, from the records alone.
+"""One row per cell: a model (with its options) at one length in one comparison setting, from the records alone.
 
-This frame is both ``summary.csv`` and the source of the report's tables, figures and verdicts. For
-each (task, model, length, seed) the learning rate is chosen on validation loss (``select_best_lr``).
-Then, over the seeds (``bench.analysis.statistics``): the solved fraction with its exact
-Clopper-Pearson interval; the metric's mean with a Student-t interval where there are at least three
-seeds (else the seeds' values, as they are); the steps to solve as a censored median over every seed.
+This frame is both ``summary.csv`` and the source of the report's tables and figures. Cells and their learning
+rate are those of the verdicts (``bench.analysis.verdicts.build_cells``): one rate per cell, chosen on mean
+validation loss over its seeds, and every planned seed counted. Over the seeds (``bench.analysis.statistics``):
+the solved count over every planned seed with its exact Clopper-Pearson interval; the metric's mean over the
+finished seeds with a Student-t interval where there are at least three (else the seeds' values, as they are);
+the steps to solve as a censored median over every planned seed.
 """
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 
 from bench.analysis.facts import TaskFacts, task_facts
 from bench.analysis.selection import select_best_lr
 from bench.analysis.statistics import censored_median, max_of, mean_interval, median_of, solved_interval
+from bench.analysis.verdicts import Cell, build_cells
+from bench.store.folder import cell_key
 
 CELL = ["task", "model", "seq_len"]
 
 
 def cell_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Every task x model x length in the records, in the order the runs were stored."""
-    best = select_best_lr(runs)
+    """Every cell in the records, in the order the runs were stored."""
+    records = runs.to_dict("records")
+    chosen: dict[tuple, list[dict]] = {}
+    for run in select_best_lr(runs).to_dict("records"):
+        chosen.setdefault(cell_key(run), []).append(run)
+    attempts: dict[tuple, list[dict]] = {}
+    for record in records:
+        attempts.setdefault(cell_key(record), []).append(record)
     facts = {task: task_facts(runs, task) for task in runs["task"].unique()}
-    rows = []
-    for (task_name, model, seq_len), attempts in runs.groupby(CELL, sort=False):
-        chosen = best[(best["task"] == task_name) & (best["model"] == model) & (best["seq_len"] == seq_len)]
-        rows.append(_cell(facts[task_name], model, int(seq_len), attempts, chosen))
+    cells = zip(attempts, build_cells(records), strict=True)
+    rows = [_row(facts[cell.task], cell, pd.DataFrame(chosen.get(key, []), columns=runs.columns),
+                 pd.DataFrame(attempts[key])) for key, cell in cells]  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, chosen: pd.DataFrame) -> dict:
-    metric = task.metric
-    values = chosen[f"test_{metric}"].astype(float) if len(chosen) else pd.Series(dtype=float)
+def _row(task: TaskFacts, cell: Cell, chosen: pd.DataFrame, attempts: pd.DataFrame) -> dict:
+    values = pd.Series([v for v, done in zip(cell.values, cell.finished, strict=True) if done], dtype=float)
     interval = mean_interval(values, task.metric_range)
-    solved = int(chosen["solved"].astype(bool).sum()) if len(chosen) else 0
-    share = solved_interval(solved, len(chosen))
+    share = solved_interval(cell.n_solved, cell.n_planned)
+    budget = float(chosen["steps"].max()) if len(chosen) and "steps" in chosen else _first(attempts, "steps")
+    median_steps, censored = censored_median(_steps(cell, chosen), budget)
     solved_runs = chosen[chosen["solved"].astype(bool)] if len(chosen) else chosen
-    reached = chosen["steps_to_solve"] if "steps_to_solve" in chosen else pd.Series([None] * len(chosen))
-    solved_flags = chosen["solved"].astype(bool) if len(chosen) else []
-    steps = [s if ok else None for ok, s in zip(solved_flags, reached, strict=True)]
-    budget = float(chosen["steps"].max()) if "steps" in chosen and len(chosen) else float("nan")
-    median_steps, censored = censored_median(steps, budget)
     return {
         "task": task.name,
         "variant": task.variant,
-        "model": model,
-        "seq_len": seq_len,
-        "metric": metric,
-        "n_seeds": len(chosen),
+        "budget": cell.setting,
+        "model": cell.model,
+        "family": cell.family,
+        "seq_len": cell.seq_len,
+        "metric": task.metric,
+        "n_planned": cell.n_planned,
+        "n_finished": cell.n_finished,
+        "n_seeds": cell.n_finished,
         "metric_mean": float(values.mean()) if len(values) else float("nan"),
         "metric_low": interval.low if interval else float("nan"),
         "metric_high": interval.high if interval else float("nan"),
         "metric_values": ", ".join(f"{v:.4g}" for v in values),
-        "baseline": task.baseline(seq_len),
-        "solved": solved,
+        "baseline": task.baseline(cell.seq_len),
+        "n_solved": cell.n_solved,
         "solved_frac": share.estimate,
         "solved_low": share.low,
         "solved_high": share.high,
@@ -61,7 +70,8 @@ def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, cho
         "steps_to_solve": median_steps,
         "steps_censored": censored,
         "seconds_to_solve": median_of(solved_runs, "seconds_to_solve"),
-        "chosen_lrs": ",".join(f"{lr:g}" for lr in sorted(set(chosen["lr"]))) if len(chosen) else "",
+        "chosen_lr": cell.lr if cell.lr is not None else float("nan"),
+        "lr_grid": ",".join(f"{lr:g}" for lr in cell.lrs),
         "width": median_of(chosen, "width"),
         "n_params": median_of(chosen, "n_params"),
         **{f"params_{part}": median_of(chosen, f"params_{part}") for part in PARAM_PARTS},
@@ -70,8 +80,30 @@ def _cell(task: TaskFacts, model: str, seq_len: int, attempts: pd.DataFrame, cho
         "infer_tokens_per_s": median_of(chosen, "infer_tokens_per_s"),
         "peak_mem_mb": max_of(chosen, "peak_mem_mb"),
         "statuses": status_counts(attempts),
-        "model_traits": _traits(attempts),
+        "model_traits": ",".join(sorted(cell.traits)),
     }
+
+
+def _first(frame: pd.DataFrame, column: str) -> float:
+    return float(frame[column].dropna().iloc[0]) if column in frame and frame[column].notna().any() else math.nan
+
+
+def _steps(cell: Cell, chosen: pd.DataFrame) -> list[float | None]:
+    """Each planned seed's steps to solve: None where it did not solve on the test set. A seed that solved on the
+    test set without its validation curve crossing the bar counts as solved by its last step, so the table never
+    says "> 300 steps" beside "3/3 solved"."""
+    by_seed = {int(r["seed"]): r for r in chosen.to_dict("records")} if len(chosen) else {}
+    steps: list[float | None] = []
+    for seed, solved in zip(cell.seeds, cell.solved, strict=True):
+        run = by_seed.get(seed, {})
+        reached = run.get("steps_to_solve")
+        if not solved:
+            steps.append(None)
+        elif reached is not None and not (isinstance(reached, float) and math.isnan(reached)):
+            steps.append(float(reached))
+        else:
+            steps.append(float(run.get("steps_run") or run.get("steps") or math.nan))
+    return steps
 
 
 PARAM_PARTS = ("embedding", "core", "head")  # where a model's parameters sit: encoder, family, head
@@ -82,18 +114,10 @@ def _secondary(task: TaskFacts, chosen: pd.DataFrame) -> dict:
     out: dict[str, object] = {}
     column = f"test_{task.secondary}"
     if task.secondary and column in chosen:
-        out["secondary_mean"] = float(chosen[column].astype(float).mean()) if len(chosen) else float("nan")
+        out[f"{task.secondary}_mean"] = float(chosen[column].astype(float).mean()) if len(chosen) else float("nan")
     if task.strict_rule and "solved_strict" in chosen:
         out["solved_strict"] = int(chosen["solved_strict"].fillna(False).astype(bool).sum())
     return out
-
-
-def _traits(attempts: pd.DataFrame) -> str:
-    """The model's traits, as a comma-separated string (a CSV column)."""
-    if "model_traits" not in attempts:
-        return ""
-    lists = [t for t in attempts["model_traits"] if isinstance(t, list)]
-    return ",".join(lists[0]) if lists else ""
 
 
 def status_counts(attempts: pd.DataFrame) -> str:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.analysis.claims import CLAIMS, GRADIENT_CHECKS, Claim, Kind
 from bench.analysis.selection import ordered
+from bench.analysis.significance import all_of, any_of, mean_test, mean_with_interval, permutation_test
+from bench.analysis.verdicts import Judgement, not_measured, verdict_row
 
 STATES = ("init", "trained")
 # What the literature expects, judged on the longest length measured. A "reach" of -2 is a gradient 100x
@@ -36,69 +39,79 @@ def gradient_table(records: pd.DataFrame, model_order: list[str] | None = None) 
     return table.reset_index(drop=True)
 
 
-def _with(traits: pd.Series, *wanted: str, without: tuple[str, ...] = ()) -> list[str]:
-    """The models (the index of ``traits``) that have every trait of ``wanted`` and none of ``without``."""
-    return [m for m, have in traits.items() if set(wanted) <= have and not set(without) & have]
-
-
-def gradient_verdicts(records: pd.DataFrame) -> list[dict[str, str]]:
-    """confirmed / contradicted / unclear / not measured for each expected behaviour, per state."""
+def gradient_verdicts(records: pd.DataFrame) -> list[dict]:
+    """The gradient claims (``bench.analysis.claims``, checks ``gradient_*``) per state, on the longest length
+    measured, as rows of verdicts.csv. Each seed's curve is one observation: a one-sided t test of its reach
+    (log10 far/near, near-Gaussian over seeds) against the claim's bound, or a permutation test of decay rates."""
     if records.empty or not (records["status"] == "ok").any():
         return []
     ok = records[records["status"] == "ok"]
     longest = ok[ok["seq_len"] == ok["seq_len"].max()]
-    traits = longest.groupby("model", sort=False)["model_traits"].first().map(lambda t: set(t or []))
-    verdicts = []
+    T = int(longest["seq_len"].max())
+    rows = []
     for state in [s for s in STATES if s in set(longest["state"])]:
-        at = longest[longest["state"] == state].groupby("model")[["decay", "fit_r2", "reach"]].mean()
-        T = int(longest["seq_len"].max())
-        present = traits[traits.index.isin(at.index)]
-        verdicts += [
-            _ungated_decays(at, _with(present, "recurrent", without=("gated",)), state, T),
-            _gated_slower(at, _with(present, "recurrent", without=("gated",)), _with(present, "recurrent", "gated"),
-                          state, T),
-            _one_hop_no_decay(at, _with(present, "one_hop"), state, T),
-        ]  # fmt: skip
-    return verdicts
+        at = longest[longest["state"] == state]
+        traits = at.groupby("model", sort=False)["model_traits"].first().map(lambda t: frozenset(t or []))
+        for claim in (c for c in CLAIMS if c.check in GRADIENT_CHECKS):
+            judgement = _GRADIENT_JUDGES[claim.check](claim, at, traits)
+            variant = str(at["variant"].iloc[0]) if "variant" in at else ""
+            rows.append(verdict_row(claim, judgement, variant, f"{state}, T={T}"))
+    return rows
 
 
-def _verdict(claim: str, verdict: str, evidence: str) -> dict[str, str]:
-    return {"claim": claim, "verdict": verdict, "evidence": evidence}
+def _models_of(kind: Kind, traits: pd.Series) -> list[str]:
+    return [m for m, have in traits.items() if kind.matches(m, have)]
 
 
-def _ungated_decays(at: pd.DataFrame, ungated: list[str], state: str, T: int) -> dict[str, str]:
-    claim = f"tanh RNN: exponential decay ({state}, T={T})"
-    if not ungated:
-        return _verdict(claim, "not measured", "no rnn curve")
-    model = ungated[0]
-    reach, r2 = at.loc[model, "reach"], at.loc[model, "fit_r2"]
-    evidence = f"reach {reach:.2g}, R² {r2:.2f}"
-    if reach < DECAYS and r2 >= 0.8:
-        return _verdict(claim, "confirmed", evidence)
-    return _verdict(claim, "contradicted" if reach > -FLAT else "unclear", evidence)
+def _seed_values(at: pd.DataFrame, model: str, column: str) -> list[float]:
+    return [float(v) for v in at[at["model"] == model][column] if pd.notna(v)]
 
 
-def _gated_slower(at: pd.DataFrame, ungated: list[str], gated: list[str], state: str, T: int) -> dict[str, str]:
-    claim = f"LSTM and GRU: decay far slower than the tanh RNN ({state}, T={T})"
-    if not ungated or not gated:
-        return _verdict(claim, "not measured", "needs rnn and lstm or gru")
-    reference = ungated[0]
-    evidence = ", ".join(f"{m} {at.loc[m, 'decay']:.2g}" for m in [reference, *gated]) + " decades / 100 steps"
-    rnn = at.loc[reference, "decay"]
-    if all(at.loc[m, "decay"] <= rnn / 3 for m in gated):
-        return _verdict(claim, "confirmed", evidence)
-    return _verdict(claim, "contradicted" if any(at.loc[m, "decay"] >= rnn for m in gated) else "unclear", evidence)
+def _reach_judgement(claim: Claim, at: pd.DataFrame, traits: pd.Series, below: float, above: float,
+                     decays: bool) -> Judgement:  # fmt: skip
+    """Every subject's reach below ``below`` (``decays``) or above ``above``; the opposite bound contradicts."""
+    subjects = _models_of(claim.subject, traits)
+    if not subjects:
+        return not_measured(f"no {claim.subject.name} curve")
+    confirms, contradicts, reasons = [], [], []
+    for model in subjects:
+        reach = _seed_values(at, model, "reach")
+        towards, away = (mean_test(reach, below, greater=False), mean_test(reach, above, greater=True))
+        confirms.append(towards if decays else away)
+        contradicts.append(away if decays else towards)
+        reasons.append(f"{model} reach {sum(reach) / len(reach):.2g} over {len(reach)} seeds" if reach else model)
+    effect = mean_with_interval([v for m in subjects for v in _seed_values(at, m, "reach")])
+    return Judgement(all_of(confirms), any_of(contradicts), claim.check, effect, "reach (log10 far/near)",
+                     reason="; ".join(reasons))  # fmt: skip
 
 
-def _one_hop_no_decay(at: pd.DataFrame, one_hop: list[str], state: str, T: int) -> dict[str, str]:
-    # Flat, or rising: a trained model may put its gradient on the far step that holds the answer.
-    claim = f"SSM and attention: no decay with distance ({state}, T={T})"
-    if not one_hop:
-        return _verdict(claim, "not measured", "no ssm or transformer curve")
-    evidence = ", ".join(f"{m} reach {at.loc[m, 'reach']:.2g}" for m in one_hop)
-    if all(at.loc[m, "reach"] > -FLAT for m in one_hop):
-        return _verdict(claim, "confirmed", evidence)
-    return _verdict(claim, "contradicted" if any(at.loc[m, "reach"] < DECAYS for m in one_hop) else "unclear", evidence)
+def _decays(claim: Claim, at: pd.DataFrame, traits: pd.Series) -> Judgement:
+    return _reach_judgement(claim, at, traits, DECAYS, -FLAT, decays=True)
+
+
+def _flat(claim: Claim, at: pd.DataFrame, traits: pd.Series) -> Judgement:
+    return _reach_judgement(claim, at, traits, DECAYS, -FLAT, decays=False)
+
+
+def _slower(claim: Claim, at: pd.DataFrame, traits: pd.Series) -> Judgement:
+    """Each gated model's decay at most a third of the ungated one's (permutation tests over seeds)."""
+    gated, ungated = _models_of(claim.subject, traits), _models_of(claim.rival or claim.subject, traits)
+    if not gated or not ungated:
+        return not_measured("needs a tanh RNN and a gated RNN curve")
+    reference = _seed_values(at, ungated[0], "decay")
+    confirms, contradicts, reasons = [], [], []
+    for model in gated:
+        decay = _seed_values(at, model, "decay")
+        confirms.append(permutation_test(reference, [3 * d for d in decay]))
+        contradicts.append(permutation_test(decay, reference))
+        reasons.append(f"{model} {sum(decay) / max(len(decay), 1):.2g} against {ungated[0]} "
+                       f"{sum(reference) / max(len(reference), 1):.2g} decades / 100 steps")  # fmt: skip
+    effect = mean_with_interval(reference)
+    return Judgement(all_of(confirms), any_of(contradicts), claim.check, effect,
+                     f"{ungated[0]} decay, decades / 100 steps", reason="; ".join(reasons))  # fmt: skip
+
+
+_GRADIENT_JUDGES = {"gradient_decays": _decays, "gradient_slower": _slower, "gradient_flat": _flat}
 
 
 def gradient_curves(records: pd.DataFrame) -> pd.DataFrame:

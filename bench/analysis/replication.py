@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bench.analysis.claims import BASELINE_BAND
 from bench.analysis.facts import TaskFacts
-from bench.analysis.outcomes import BASELINE_BAND
 from bench.analysis.statistics import MIN_SEEDS
 
 OPPOSITE = {"solved": "not solved", "not solved": "solved", "baseline": "learns", "learns": "baseline"}
@@ -52,7 +52,7 @@ def comparison_rows(published: list[dict], cells: dict[str, pd.DataFrame], facts
 def _agreement(expect: str | None, cell: pd.Series, task: TaskFacts) -> str:
     if expect is None:
         return "no published number"
-    if cell["n_seeds"] == 0 or pd.isna(cell["metric_mean"]):
+    if cell.get("n_finished", cell.get("n_seeds", 0)) == 0 or pd.isna(cell["metric_mean"]):
         return "not measured"
     if cell["n_seeds"] < MIN_SEEDS or pd.isna(cell.get("metric_low")):
         return "unclear"
@@ -62,10 +62,11 @@ def _agreement(expect: str | None, cell: pd.Series, task: TaskFacts) -> str:
 
 def _row(entry: dict, cell: pd.Series | None, task: TaskFacts | None, agreement: str) -> dict:
     ours = "-"
-    if cell is not None and cell["n_seeds"] > 0:
+    if cell is not None and cell.get("n_finished", cell.get("n_seeds", 0)) > 0:
         spread = (f" [{cell['metric_low']:.3g}, {cell['metric_high']:.3g}]" if pd.notna(cell.get("metric_low"))
                   else f" (seeds {cell['metric_values']})")  # fmt: skip
-        ours = f"{cell['metric_mean']:.3g}{spread}, {int(cell['solved'])}/{int(cell['n_seeds'])} solved"
+        solved, planned = int(cell.get("n_solved", cell.get("solved", 0))), int(cell.get("n_planned", cell["n_seeds"]))
+        ours = f"{cell['metric_mean']:.3g}{spread}, {solved}/{planned} solved"
     elif cell is not None:
         ours = cell["statuses"]
     return {

@@ -25,7 +25,8 @@ GRADIENTS_TEXT = (
 def gradients_section(gradients: pd.DataFrame, context: ReportContext, variant: str | None = None) -> Section:
     """One task's curves; ``variant`` names the task when the folder holds several."""
     n = " or ".join(str(size) for size in sorted(set(gradients["n_sequences"])))
-    verdicts = [f"- {v['claim']}: **{v['verdict']}** ({v['evidence']})" for v in gradient_verdicts(gradients)]
+    verdicts = [f"- {v['claim']} ({v['budget']}): **{v['verdict']}** (p {v['p_value']:.2g}; {v['reason']})"
+                for v in gradient_verdicts(gradients)]  # fmt: skip
     failed = gradients[gradients["status"] != "ok"]
     failures = [f"- {r.model} T={r.seq_len} {r.state}: {r.status}, {r.error}" for r in failed.itertuples()]
     text = "\n\n".join(part for part in [GRADIENTS_TEXT.format(n=n), "\n".join(verdicts), "\n".join(failures)] if part)

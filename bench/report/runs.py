@@ -7,7 +7,6 @@ import pandas as pd
 
 from bench.analysis.cells import PARAM_PARTS, chosen_curves
 from bench.analysis.facts import TaskFacts, task_facts
-from bench.analysis.outcomes import expectation_table
 from bench.analysis.selection import ordered, select_best_lr
 from bench.report import figures
 from bench.report.document import ReportContext, Section
@@ -18,10 +17,10 @@ from bench.store.jsonl import latest_invocation
 
 def configuration_section(runs: pd.DataFrame, manifest: dict) -> Section:
     first = runs.iloc[0]
-    last = latest_invocation(manifest)
+    last = latest_invocation(manifest, command="run")
     facts = {
         "task": ", ".join(runs["variant"].unique()),
-        "preset": last.get("config", {}).get("preset", "unknown (no manifest)"),
+        "preset": last.get("config", {}).get("preset") or ("unknown (no manifest)" if not last else "none"),
         "device": ", ".join(f"{d} ({n})" for d, n in _unique_pairs(runs, "device", "device_name")),
         "torch": ", ".join(map(str, runs["torch"].dropna().unique())) if "torch" in runs else "unknown",
         "threads": ", ".join(map(str, runs["threads"].dropna().unique())) if "threads" in runs else "default",
@@ -51,13 +50,14 @@ def budget_section(runs: pd.DataFrame, cells: pd.DataFrame) -> Section:
     recorded = [part for part in PARAM_PARTS if f"params_{part}" in cells and cells[f"params_{part}"].notna().any()]
     sizes.update({part: (f"params_{part}", "median") for part in recorded})
     per_model = cells.groupby("model", sort=False).agg(**sizes).round().astype("Int64")  # counts: whole numbers
-    lrs = cells.pivot_table(index="model", columns="seq_len", values="chosen_lrs", aggfunc="first", sort=False)
+    lrs = cells.pivot_table(index="model", columns="seq_len", values="chosen_lr", aggfunc="first", sort=False)
     lrs.columns = [f"lr at T={n}" for n in lrs.columns]
     achieved = per_model.join(lrs).reindex(per_model.index)
     text = (
         "Every model gets the same budget: the parameter target (each model's width is solved to meet it "
-        "within 5%), steps, batch and learning-rate grid. The learning rate of each model, length and seed "
-        "is chosen on validation loss; metrics are on a separate test set. Parameters are split into the "
+        "within 5%), steps, batch and learning-rate grid. One learning rate serves every seed of a model and "
+        "length: the rate with the fewest unfinished seeds, then the lowest mean validation loss over the seeds; "
+        "metrics are on a separate test set. Parameters are split into the "
         "shared embedding (or input projection), the family's own core, and the shared head: a large "
         "vocabulary can leave a small core. Options that change how a model trains (the SSM's S4D recipe) "
         "are part of its options, listed in the records and by `python -m bench list`."
@@ -118,23 +118,35 @@ def metric_table(cells: pd.DataFrame, task: TaskFacts) -> pd.DataFrame:
 def _metric_cell(cell: pd.Series) -> str:
     """The mean and its 95% interval with three seeds or more, else each seed's value; the secondary metric
     where the task has one; the solved count with its exact 95% interval, and the strict tier's count."""
-    if cell["n_seeds"] == 0:
+    if cell["n_finished"] == 0:
         return cell["statuses"]
     if pd.notna(cell.get("metric_low")):
-        value = f"{cell['metric_mean']:.3g} [{cell['metric_low']:.3g}, {cell['metric_high']:.3g}]"
+        value = interval_text(cell["metric_mean"], cell["metric_low"], cell["metric_high"])
     else:
         value = f"seeds: {cell['metric_values']}"
-    if pd.notna(cell.get("secondary_mean")):
-        value += f", acc {cell['secondary_mean']:.2f}"
-    solved, seeds = int(cell["solved"]), int(cell["n_seeds"])
+    secondary = [c for c in cell.index if c.endswith("_mean") and c != "metric_mean"]
+    if secondary and pd.notna(cell.get(secondary[0])):
+        value += f", {secondary[0].removesuffix('_mean')[:3]} {cell[secondary[0]]:.2f}"
+    solved, seeds = int(cell["n_solved"]), int(cell["n_planned"])
     share = f"{solved}/{seeds} solved ({cell['solved_low']:.0%}–{cell['solved_high']:.0%})"
     strict = f", strict {int(cell['solved_strict'])}/{seeds}" if pd.notna(cell.get("solved_strict")) else ""
-    return f"{value}; {share}{strict}"
+    finished = f"; {int(cell['n_finished'])} of {seeds} seeds finished" if cell["n_finished"] < seeds else ""
+    return f"{value}; {share}{strict}{finished}"
+
+
+def interval_text(mean: float, low: float, high: float) -> str:
+    """``mean [low, high]`` with as many significant digits as it takes for the three to read apart (an
+    interval that straddles 0.99 never prints as [0.99, 0.99])."""
+    for digits in range(3, 8):
+        texts = [f"{v:.{digits}g}" for v in (mean, low, high)]
+        if low == high or len({texts[1], texts[2]}) == 2 and (mean in (low, high) or len(set(texts)) == 3):
+            break
+    return f"{texts[0]} [{texts[1]}, {texts[2]}]"
 
 
 def solve_time_table(cells: pd.DataFrame) -> pd.DataFrame:
     def text(cell: pd.Series) -> str:
-        if cell["n_seeds"] == 0:
+        if cell["n_finished"] == 0:
             return cell["statuses"]
         if cell["steps_censored"]:
             return f"> {cell['steps_to_solve']:.0f}"
@@ -144,22 +156,27 @@ def solve_time_table(cells: pd.DataFrame) -> pd.DataFrame:
     return by_model_and_length(cells, text)
 
 
-def expectations_section(runs: pd.DataFrame, cells: pd.DataFrame, generalisation: pd.DataFrame) -> Section:
-    names = list(cells["task"].unique())
-    facts = {name: task_facts(runs, name) for name in names}
-    budgets = {name: budget_text(runs[runs["task"] == name]) for name in names}
-    table = expectation_table(cells, generalisation, facts, budgets)
-    if table.empty:
+def verdicts_section(verdicts: pd.DataFrame) -> Section:
+    """The published claims against this folder's cells, one row per claim and comparison setting."""
+    if verdicts.empty:
         return Section("Published outcomes", "No published outcome speaks about these tasks and variants.")
     text = (
         "What the literature says these results should show (docs/published-outcomes.md), and whether this "
-        "sweep did. A verdict needs at least 3 seeds per compared cell and intervals that separate (95% t "
-        "intervals of the metric over seeds); a claim that a model fails needs another model that solves at "
-        "the same length, and one that it solves is contradicted only where another model did; lengths outside "
-        "the range a claim speaks about are not read. A contradiction is a finding to explain (budget, seeds, a "
-        "bug), not a number to tune away."
+        "folder does. Each claim is two one-sided tests at the 5% level, one for the claim and one for its opposite "
+        "(docs/verdicts.md): solved counts by Boschloo's exact test or the exact binomial test, metrics by a "
+        "permutation test over seeds, \"at the baseline\" by an equivalence test (TOST) within a stated band; "
+        "lengths combined by Fisher's method, several rivals or controls by Holm's correction. Every planned seed "
+        "counts: one without a finished run counts as not solved. Runs of different budgets are never compared: a "
+        "folder of several budgets gets a verdict per budget. An unclear verdict says how many seeds would decide "
+        "it at the effect seen. All of it, with p-values and effects, is in verdicts.csv."
     )
-    return Section("Published outcomes", text, tables=[("", table)])
+    shown = verdicts.assign(p=verdicts["p_value"].map(lambda p: "" if pd.isna(p) else f"{p:.2g}"))
+    columns = {"task": "task", "claim": "published outcome", "source": "source", "verdict": "here", "p": "p",
+               "reason": "evidence"}  # fmt: skip
+    if shown["budget"].nunique() > 1:
+        columns = {"budget": "budget", **columns}
+        text += f" **This folder holds {shown['budget'].nunique()} budgets; each is judged on its own.**"
+    return Section("Published outcomes", text, tables=[("", shown[list(columns)].rename(columns=columns))])
 
 
 def budget_text(runs: pd.DataFrame) -> str:

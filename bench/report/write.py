@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from bench.analysis.cells import cell_summary, length_generalisation
+from bench.analysis.gradients import gradient_verdicts
+from bench.analysis.verdicts import VERDICT_COLUMNS, build_cells, judge_cells
 from bench.errors import ConfigError
 from bench.report.document import ReportContext, Section
 from bench.report.failures import failures_section, unreadable_section
@@ -22,10 +24,10 @@ from bench.report.render import render_html, render_markdown
 from bench.report.runs import (
     budget_section,
     configuration_section,
-    expectations_section,
     generalisation_section,
     result_section,
     training_cost_section,
+    verdicts_section,
 )
 from bench.report.speed import speed_section
 from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
@@ -36,17 +38,19 @@ REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 SUMMARY_CSV = "summary.csv"
 SUMMARY_PARQUET = "summary.parquet"
+VERDICTS_CSV = "verdicts.csv"
 
 
-def write_reports(out_dirs: list[Path], model_order: list[str] | None = None) -> list[Path]:
+def write_reports(out_dirs: list[Path], model_order: list[str] | None = None, figures: bool = True) -> list[Path]:
     """Check every folder first, so a bad one among several writes nothing at all."""
     for out_dir in out_dirs:
         _check_has_results(out_dir)
-    return [write_report(out_dir, model_order) for out_dir in out_dirs]
+    return [write_report(out_dir, model_order, figures) for out_dir in out_dirs]
 
 
-def write_report(out_dir: Path, model_order: list[str] | None = None) -> Path:
-    """The folder's report, its figures and summary.csv; returns the path of report.md."""
+def write_report(out_dir: Path, model_order: list[str] | None = None, figures: bool = True) -> Path:
+    """The folder's report, summary.csv, verdicts.csv and (unless ``figures`` is False: a re-judgement in seconds)
+    its figures; returns the path of report.md."""
     _check_has_results(out_dir)
     folder = ResultsFolder(out_dir)
     context = ReportContext(out_dir, model_order)
@@ -54,7 +58,11 @@ def write_report(out_dir: Path, model_order: list[str] | None = None) -> Path:
     sections = report_sections(folder, runs, context)
     if not runs.empty:
         _export_summary(cell_summary(runs), out_dir)
+    folder_verdicts(folder, runs).to_csv(out_dir / VERDICTS_CSV, index=False, float_format="%.6g")
     for section in sections:
+        if not figures:
+            section.figures = [f for f in section.figures if (context.figure_dir / f.filename).exists()]
+            continue
         for figure in section.figures:
             context.figure_dir.mkdir(parents=True, exist_ok=True)
             figure.draw(context.figure_dir / figure.filename)
@@ -79,7 +87,7 @@ def report_sections(folder: ResultsFolder, runs: pd.DataFrame, context: ReportCo
         generalisation = length_generalisation(runs)
         if not generalisation.empty:
             sections.append(generalisation_section(runs, generalisation, context))
-        sections.append(expectations_section(runs, cells, generalisation))
+        sections.append(verdicts_section(run_verdicts(runs)))
     sections += _gradient_sections(gradients, context)
     if not runs.empty:
         sections.append(training_cost_section(runs, cells, context, figures_too=speed.empty))
@@ -94,6 +102,19 @@ def _gradient_sections(gradients: pd.DataFrame, context: ReportContext) -> list[
     variants = list(dict.fromkeys(gradients["variant"])) if not gradients.empty else []
     named = len(variants) > 1
     return [gradients_section(gradients[gradients["variant"] == v], context, v if named else None) for v in variants]
+
+
+def run_verdicts(runs: pd.DataFrame) -> pd.DataFrame:
+    """Every published claim against the runs' cells (bench.analysis.verdicts), as verdicts.csv's rows."""
+    rows = judge_cells(build_cells(runs.to_dict("records"))) if not runs.empty else []
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+
+
+def folder_verdicts(folder: ResultsFolder, runs: pd.DataFrame) -> pd.DataFrame:
+    """The training runs' verdicts and the gradient curves' (gradients.jsonl), one table."""
+    gradients = pd.DataFrame(folder.gradient_curves())
+    frames = [run_verdicts(runs), pd.DataFrame(gradient_verdicts(gradients), columns=VERDICT_COLUMNS)]
+    return pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
 
 
 def _check_has_results(out_dir: Path) -> None:
@@ -122,7 +143,7 @@ def run_summary(records: list[dict], out_dir: Path, model_order: list[str] | Non
     cells = cell_summary(runs)
     sections = [result_section(runs, cells[cells["task"] == name], context) for name in cells["task"].unique()]
     sections.append(training_cost_section(runs, cells, context, figures_too=False))
-    sections.append(expectations_section(runs, cells, length_generalisation(runs)))
+    sections.append(verdicts_section(run_verdicts(runs)))
     return sections
 
 

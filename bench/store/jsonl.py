@@ -169,6 +169,8 @@ def read_manifest(out_dir: Path) -> dict:
     return manifest
 
 
-def latest_invocation(manifest: dict) -> dict:
-    """The newest invocation of a manifest read by ``read_manifest``; {} for none."""
-    return manifest["invocations"][-1] if manifest.get("invocations") else {}
+def latest_invocation(manifest: dict, command: str | None = None) -> dict:
+    """The newest invocation of a manifest read by ``read_manifest`` (of ``command`` where given: a ``gradients``
+    call after a ``run`` has no preset of its own); {} for none."""
+    invocations = [i for i in manifest.get("invocations", []) if command is None or i.get("command") == command]
+    return invocations[-1] if invocations else {}

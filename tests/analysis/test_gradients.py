@@ -9,9 +9,10 @@ from bench.analysis.gradients import gradient_verdicts
 
 
 def _records(reach: dict[str, float], decay: dict[str, float], state: str = "trained") -> pd.DataFrame:
-    """Curves of the named families at T=100, with their traits."""
-    rows = [{"model": m, "reach": reach[m], "decay": decay[m], "model_traits": models.model_traits(m, {})}
-            for m in reach]  # fmt: skip
+    """Curves of the named families at T=100, with their traits: five seeds each, a little apart."""
+    rows = [{"model": m, "seed": seed, "reach": reach[m] + jitter, "decay": decay[m] * (1 + jitter / 10),
+             "model_traits": models.model_traits(m, {})}
+            for m in reach for seed, jitter in enumerate((-0.05, -0.02, 0.0, 0.02, 0.05))]  # fmt: skip
     return pd.DataFrame(rows).assign(seq_len=100, state=state, status="ok", fit_r2=0.99)
 
 

@@ -52,7 +52,8 @@ def test_each_pin_reaches_the_library_it_names(name, code, seen):
     # The libraries say which path they took: ATen through torch, oneDNN and MKL in their verbose logs.
     verbose = {"ONEDNN_VERBOSE": "1", "MKL_VERBOSE": "1"}
     assert seen in _child(code, {name: PORTABLE_ENV[name], **verbose})
-    assert seen not in _child(code, verbose)  # this machine's native path is another one
+    if seen in _child(code, verbose):
+        pytest.skip(f"this CPU's native path is already {seen}: the pin reaches it, but changes nothing to see")
 
 
 def test_this_process_reports_what_it_computes_with():

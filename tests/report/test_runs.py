@@ -36,6 +36,6 @@ def test_three_seeds_give_a_mean_interval_and_the_solved_fraction_its_exact_inte
     assert cell["metric_mean"] == pytest.approx(0.004)
     assert cell["metric_high"] == pytest.approx(0.004 + 0.004968, abs=1e-6)  # t(0.975, 2) * 0.002 / sqrt(3)
     assert cell["metric_low"] == 0.0  # 0.004 - 0.004968, cut at 0: a loss is never negative
-    assert (cell["solved"], cell["solved_low"]) == (3, pytest.approx(0.2924, abs=1e-4))
+    assert (cell["n_solved"], cell["solved_low"]) == (3, pytest.approx(0.2924, abs=1e-4))
     text = metric_table(cells, task_facts(frame, "adding")).loc["gru", "T=8"]
     assert text.startswith("0.004 [0, 0.00897]") and text.endswith("3/3 solved (29%–100%)")
