@@ -33,9 +33,18 @@ RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by a
     "batch_size": "sequences per training step",
     "params": "trainable-parameter target every model's width is solved for (within 5%%)",
     "lrs": "comma-separated learning-rate grid, the same for every model",
-    "warmup_frac": "fraction of steps of linear warm-up before the cosine decay",
-    "weight_decay": "AdamW weight decay (matrices only)",
-    "clip_norm": "gradient-norm clipping threshold",
+    "warmup_frac": "fraction of steps of linear warm-up before the schedule",
+    "weight_decay": "weight decay of matrices only (decoupled for adamw, an L2 term for adam, rmsprop and sgd)",
+    "clip_norm": "gradient-norm clipping threshold, or none (no clipping)",
+    "optimizer": "adamw (default), adam, rmsprop or sgd",
+    "betas": "adam, adamw: the two betas (default: 0.9,0.999)",
+    "eps": "adam, adamw, rmsprop: the denominator's epsilon (default: 1e-8)",
+    "alpha": "rmsprop: the smoothing constant of the squared-gradient average (default: 0.99, torch's)",
+    "momentum": "rmsprop, sgd: momentum (default: 0)",
+    "schedule": "the learning rate after the warm-up: cosine (default: decay towards 0), constant, or step",
+    "step_every": "step schedule: steps between decays, counted after the warm-up",
+    "step_gamma": "step schedule: the factor of each decay (default: 0.1)",
+    "widths": "build these models at a width instead of sizing them for --params, e.g. lstm=128,transformer=64",
     "eval_every": "steps between validation evaluations",
     "eval_lengths": "also test every trained model at longer lengths: multiples of its trained length (2x,4x) "
     "or lengths (512,1024); the results go in its record and the report's length-generalisation table",
@@ -325,27 +334,45 @@ def do_replicate(config, progress: bool) -> None:
 
 
 def do_replicate_list(_, progress: bool) -> None:
-    from tabulate import tabulate
     from tqdm.auto import tqdm
 
-    from bench.commands.estimate import duration, sweep_seconds
     from bench.config.recipes import RECIPES
 
-    rows = []
-    for name, recipe in tqdm(RECIPES.items(), desc="estimating", disable=None if progress else True, leave=False):
-        costs = []
-        for scale in recipe.scales:
-            sweeps = recipe_sweeps(load_replicate_config({"name": name, "scale": scale, "device": "cpu"}))
-            runs = sum(len(s.models) * len(s.lengths) * len(s.seeds) * len(s.lrs) for _, s in sweeps)
-            costs.append(f"{scale}: {runs} runs, ~{duration(sum(sweep_seconds(s) for _, s in sweeps))}")
-        published = "; ".join(
-            f"{p.model}{f' ({p.sweep})' if p.sweep else ''}: {p.value if p.value != '-' else p.expect}"
-            for p in recipe.published if p.expect
-        )
-        rows.append([name, recipe.source, recipe.setting, published, "\n".join(costs)])
-    headers = ["recipe", "source", "setting", "published", "cost on this CPU, one run at a time"]
-    print(tabulate(rows, headers, maxcolwidths=[None, 22, 40, 30, 28]))
+    blocks = [recipe_listing(name, recipe) for name, recipe in
+              tqdm(RECIPES.items(), desc="estimating", disable=None if progress else True, leave=False)]  # fmt: skip
+    print("\n\n".join(blocks))
     print("\nRun one with `python -m bench replicate NAME [--scale small|full]`.")
+
+
+def recipe_listing(name: str, recipe) -> str:
+    """One recipe as `replicate list` prints it: its source and claim, the paper's setting field by field (with
+    where it is stated), every deviation, the small scale's rule, the published rows, and each scale's cost here."""
+    from bench.commands.estimate import duration, sweep_seconds
+
+    lines = [f"{name}: {recipe.source}", f"  claim: {recipe.claim}", "  the paper's setting (full scale):"]
+    for key, setting in recipe.paper.items():
+        mark = "" if setting.checked else " [not re-read at the source]"
+        note = f"; {setting.note}" if setting.note else ""
+        lines.append(f"    {key}: {setting.value} ({setting.source}{note}){mark}")
+    lines.append("  deviations of the full scale from the paper:")
+    lines += [f"    - {d}" for d in recipe.deviations] or ["    - none"]
+    lines.append(f"  small scale: {recipe.shrunk}")
+    lines.append("  published:")
+    for p in recipe.published:
+        said = p.expect if p.expect else "control, no published number"
+        where = f" ({p.where})" if p.where else ""
+        extra = "; ".join(x for x in (p.note, p.gap) if x)
+        lines.append(f"    {p.model}{f' [{p.sweep}]' if p.sweep else ''}: {said}: {p.value}{where}"
+                     + (f"; {extra}" if extra else ""))  # fmt: skip
+    for scale in recipe.scales:
+        sweeps = recipe_sweeps(load_replicate_config({"name": name, "scale": scale, "device": "cpu"}))
+        runs = sum(len(s.models) * len(s.lengths) * len(s.seeds) * len(s.lrs) for _, s in sweeps)
+        cost = duration(sum(sweep_seconds(s) for _, s in sweeps))
+        lines.append(f"  {scale}: {runs} runs, ~{cost} on this CPU, one run at a time")
+    hint = f" {recipe.gpu_hint}" if recipe.gpu_hint else " --device cuda"
+    lines.append(f"  on a GPU: python -m bench replicate {name} --scale full{hint}; on a cluster: "
+                 f"python -m bench replicate {name} --scale full --executor slurm (or ray) --workers N")
+    return "\n".join(lines)
 
 
 def do_report(dirs: list[Path], figures: bool = True) -> None:

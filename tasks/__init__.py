@@ -13,6 +13,7 @@ from tasks.adding import AddingTask, TCNAddingTask
 from tasks.associative_recall import MQARSmallTask, ZoologyMQARTask
 from tasks.base import Batch, Task, TaskSpec
 from tasks.copying import CopyingTask, TCNCopyingTask, VariableCopyingTask
+from tasks.induction_heads import InductionHeadsTask
 from tasks.registry_errors import unknown_name
 from tasks.selective_copying import DelimitedSelectiveCopyingTask, SelectiveCopyingTask
 
@@ -21,6 +22,7 @@ TASKS: dict[str, dict[str, type[Task]]] = {  # task -> variant -> class; the fir
     "copying": {"arjovsky": CopyingTask, "variable": VariableCopyingTask, "tcn": TCNCopyingTask},
     "selective_copying": {"mamba": SelectiveCopyingTask, "delimited": DelimitedSelectiveCopyingTask},
     "associative_recall": {"mqar-small": MQARSmallTask, "zoology": ZoologyMQARTask},
+    "induction_heads": {"mamba": InductionHeadsTask},
 }
 
 __all__ = ["TASKS", "Batch", "Task", "TaskSpec", "get_task", "task_parameters", "task_variants"]

@@ -26,12 +26,14 @@ BATCHES, LENGTHS, EVAL_SHARE, PER_RUN_S = (4, 16), (128, 256), 0.15, 2.0
 
 
 @functools.cache
-def _step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: tuple, batch: int, length: int) -> float:
+def _step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: tuple, width: int | None, batch: int,
+                  length: int) -> float:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a busy machine's spinning OpenMP threads would swamp steps this small
     try:
         torch.manual_seed(0)
-        net = models.build_model(model, spec, target_params=params, **dict(options))
+        size = {"width": width} if width is not None else {"target_params": params}
+        net = models.build_model(model, spec, **size, **dict(options))
         x, y = random_batch(spec, batch, length, "cpu")
         step = training_step(net, spec, x, y, torch.autocast("cpu", enabled=False))
         step()  # the first call pays for lazy initialisation
@@ -40,9 +42,10 @@ def _step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: tuple,
         torch.set_num_threads(threads)
 
 
-def step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: dict, batch: int, length: int) -> float:
-    """A training step's estimated seconds at this batch and total length."""
-    key = (model, spec, params, tuple(sorted(options.items())))
+def step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: dict, batch: int, length: int,
+                 width: int | None = None) -> float:
+    """A training step's estimated seconds at this batch and total length (at ``width`` when one is fixed)."""
+    key = (model, spec, params, tuple(sorted(options.items())), width)
     (small, large), long = BATCHES, LENGTHS[1]
     short_time, long_time = (_step_seconds(*key, small, n) for n in LENGTHS)
     large_time = _step_seconds(*key, large, long)
@@ -60,7 +63,7 @@ def sweep_seconds(config: SweepConfig) -> float:
     for model in config.models:
         for seq_len in config.lengths:
             step = step_seconds(model, task.spec, config.params, config.options_of(model), config.batch_size,
-                                task.total_length(seq_len))  # fmt: skip
+                                task.total_length(seq_len), config.widths.get(model))  # fmt: skip
             total += runs * (config.steps * step * (1 + EVAL_SHARE) + PER_RUN_S)
     return total
 

@@ -24,6 +24,7 @@ PRESETS: dict[str, dict] = {
             "copying": [25, 100],
             "selective_copying": [16, 64],
             "associative_recall": [8, 32],
+            "induction_heads": [16, 64],
         },
         "task_params": {
             "selective_copying": {
@@ -50,6 +51,7 @@ PRESETS: dict[str, dict] = {
             "copying": [25, 50, 100, 200, 500],
             "selective_copying": [64, 128, 256, 512],
             "associative_recall": [16, 32, 64, 128],
+            "induction_heads": [64, 128, 256],
         },
         "task_params": {
             "selective_copying": {
@@ -76,6 +78,7 @@ PRESETS: dict[str, dict] = {
             "copying": [100, 200, 500, 1000, 2000],
             "selective_copying": [256, 1024, 4096],
             "associative_recall": [64, 128, 256, 512],
+            "induction_heads": [256],
         },
         "task_params": {},  # every task at its published defaults
         "seeds": [0, 1, 2, 3, 4],

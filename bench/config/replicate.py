@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bench.config.fields import MAX_THREADS, one_line
-from bench.config.recipes import RECIPES, Recipe
+from bench.config.recipes import RECIPES, Recipe, Sweep
 from bench.config.run import SweepConfig
 from bench.errors import ConfigError
 from tasks.registry_errors import unknown_name
@@ -58,25 +59,40 @@ def load_replicate_config(cli: dict[str, Any]) -> ReplicateConfig:
 
 def recipe_sweeps(config: ReplicateConfig) -> list[tuple[str, SweepConfig]]:
     """(label, the sweep's config) for each sweep of the recipe at the config's scale; a recipe of several sweeps
-    puts each in a folder of its own under the replication's folder."""
-    recipe, scale = config.recipe, config.recipe.scales[config.scale]
+    puts each in a folder of its own under the replication's folder. The training recipe (optimiser, schedule,
+    clipping) is the scale's: the paper's at both scales."""
+    recipe = config.recipe
     sweeps = []
-    for sweep in recipe.sweeps:
+    for sweep in recipe_sweeps_at(recipe, config.scale):
         out = config.out_dir / sweep.label if len(recipe.sweeps) > 1 else config.out_dir
-        values = {
-            "task": recipe.task, "variant": recipe.variant, "models": recipe.models, "lengths": scale.lengths,
-            "task_params": scale.task_params, "seeds": scale.seeds, "lrs": scale.lrs, "steps": scale.steps,
-            "batch_size": scale.batch_size, "params": sweep.params.get(config.scale, scale.params),
-            "eval_every": scale.eval_every,
-            "val_size": scale.val_size, "test_size": scale.test_size, "warmup_frac": 0.1, "weight_decay": 0.01,
-            "clip_norm": 1.0, "model_options": sweep.model_options, "device": config.device, "out": out,
-            "executor": config.executor, "numerics": config.numerics, "report": config.report,
-            "pack": config.pack,
-            **{k: v for k, v in (("threads", config.threads), ("workers", config.workers)) if v is not None},
-        }  # fmt: skip
+        values = {"task": recipe.task, "variant": recipe.variant, "device": config.device, "out": out,
+                  "executor": config.executor, "numerics": config.numerics, "report": config.report,
+                  "pack": config.pack, **sweep_values(recipe, sweep, config.scale),
+                  **{k: v for k, v in (("threads", config.threads), ("workers", config.workers)) if v is not None}}
         try:
             sweeps.append((sweep.label, SweepConfig(**values)))
         except ValueError as exc:
             message = one_line(exc, SweepConfig) if hasattr(exc, "errors") else str(exc)
             raise ConfigError(f"{recipe.name} ({config.scale}): {message}") from None
     return sweeps
+
+
+def recipe_sweeps_at(recipe: Recipe, scale: str) -> list[Sweep]:
+    return [sweep for sweep in recipe.sweeps if scale in sweep.scales]
+
+
+def sweep_values(recipe: Recipe, sweep: Sweep, scale: str) -> dict[str, Any]:
+    """What one sweep of the recipe trains at ``scale``: the scale's fields with the sweep's overrides, its models
+    and their options, and the training recipe's fields."""
+    overrides = dict(sweep.overrides.get(scale, {}))
+    chosen = dataclasses.replace(recipe.scales[scale],
+                                 **{k: v for k, v in overrides.items() if k not in ("models", "model_options")})
+    models = overrides.get("models", recipe.models)
+    options = {**sweep.model_options, **overrides.get("model_options", {})}
+    return {
+        "models": models, "lengths": chosen.lengths, "task_params": chosen.task_params, "seeds": chosen.seeds,
+        "lrs": chosen.lrs, "steps": chosen.steps, "batch_size": chosen.batch_size, "params": chosen.params,
+        "eval_every": chosen.eval_every, "val_size": chosen.val_size, "test_size": chosen.test_size,
+        "eval_lengths": chosen.eval_lengths, "widths": {m: w for m, w in chosen.widths.items() if m in models},
+        "model_options": {m: o for m, o in options.items() if m in models}, **chosen.training,
+    }  # fmt: skip

@@ -29,6 +29,7 @@ from bench.config.fields import (
     split_commas,
 )
 from bench.config.presets import PRESETS
+from bench.train.budget import OPTIMIZER_PARAMS, SCHEDULE_PARAMS
 from tasks.registry_errors import unknown_name
 
 EVAL_LENGTH = re.compile(r"\d+(\.\d+)?x|\d+")
@@ -53,7 +54,17 @@ class SweepConfig(ComparisonConfig):
     steps: int = Field(gt=0, le=MAX_STEPS)
     warmup_frac: float = Field(ge=0.0, lt=1.0)
     weight_decay: float = Field(ge=0.0)
-    clip_norm: float = Field(gt=0.0)
+    clip_norm: float | None = Field(gt=0.0)  # None ("none"): no clipping
+    # The rest of the training recipe (bench.train.budget): defaults are what every run used before they existed.
+    optimizer: Literal["adamw", "adam", "rmsprop", "sgd"] = "adamw"
+    betas: list[float] = Field(default_factory=lambda: [0.9, 0.999], min_length=2, max_length=2)  # adam, adamw
+    eps: float = Field(default=1e-8, gt=0.0, le=1.0)  # adam, adamw, rmsprop
+    alpha: float = Field(default=0.99, ge=0.0, le=1.0)  # rmsprop
+    momentum: float = Field(default=0.0, ge=0.0, lt=1.0)  # rmsprop, sgd
+    schedule: Literal["cosine", "constant", "step"] = "cosine"  # after the linear warm-up of warmup_frac
+    step_every: int | None = Field(default=None, gt=0, le=MAX_STEPS)  # step schedule
+    step_gamma: float = Field(default=0.1, gt=0.0, le=1.0)  # step schedule
+    widths: dict[str, int] = Field(default_factory=dict)  # model -> a width built at, instead of the params target
     eval_every: int = Field(gt=0, le=MAX_STEPS)
     val_size: int = Field(gt=0, le=MAX_EVAL_SIZE)
     test_size: int = Field(gt=0, le=MAX_EVAL_SIZE)
@@ -73,7 +84,40 @@ class SweepConfig(ComparisonConfig):
     checkpoints: bool = True  # keep each finished run's final weights (for gradients and speed --from)
     pack: bool = False  # train the seeds x learning rates of a model and length together (bench.sweep.packing)
 
-    _split_grid = field_validator("seeds", "lrs", mode="before")(split_commas)
+    _split_grid = field_validator("seeds", "lrs", "betas", mode="before")(split_commas)
+
+    @field_validator("clip_norm", mode="before")
+    @classmethod
+    def _no_clipping(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() == "none" else value
+
+    @field_validator("betas")
+    @classmethod
+    def _betas_below_one(cls, values: list[float]) -> list[float]:
+        if any(not 0.0 <= v < 1.0 for v in values):
+            raise ValueError("each of the two betas must be in [0, 1)")
+        return values
+
+    @field_validator("widths", mode="before")
+    @classmethod
+    def _width_items(cls, value: Any) -> Any:
+        """``lstm=128,transformer=64`` from the command line, a table from TOML."""
+        if not isinstance(value, str):
+            return value
+        widths: dict[str, Any] = {}
+        for item in split_commas(value):
+            model, sep, width = item.partition("=")
+            if not (sep and model.strip() and width.strip()):
+                raise ValueError(f"expected MODEL=WIDTH items, e.g. lstm=128,transformer=64; got {shown(item)}")
+            widths[model.strip()] = width.strip()
+        return widths
+
+    @field_validator("widths")
+    @classmethod
+    def _positive_widths(cls, widths: dict[str, int]) -> dict[str, int]:
+        if any(w <= 0 for w in widths.values()):
+            raise ValueError("every width must be > 0")
+        return widths
 
     @field_validator("task_params")
     @classmethod
@@ -129,8 +173,36 @@ class SweepConfig(ComparisonConfig):
         if self.executor == "inline" and (self.workers or 1) > 1:
             raise ValueError("workers: executor inline runs one run at a time; use executor subprocess")
         self._check_engine_flags()
+        self._check_recipe()
         self._check_lengths_fit_models(self.checked_task())
         return self
+
+    def _check_recipe(self) -> None:
+        """A parameter of another optimiser or schedule than the one chosen is refused: it would change the run key
+        and nothing else."""
+        for name, reads in (("optimizer", OPTIMIZER_PARAMS), ("schedule", SCHEDULE_PARAMS)):
+            chosen = getattr(self, name)
+            for field in {p for params in reads.values() for p in params} - set(reads[chosen]):
+                if field in self.model_fields_set:
+                    users = " or ".join(k for k, params in reads.items() if field in params)
+                    raise ValueError(f"{field}: applies to {name} {users} (got {name} {chosen})")
+        if self.schedule == "step" and self.step_every is None:
+            raise ValueError("step_every: the step schedule needs the steps between decays, e.g. --step-every 1000")
+        unknown = [name for name in self.widths if name not in self.models]
+        if unknown:
+            raise ValueError(f"widths: {', '.join(unknown)} not among the models ({', '.join(self.models)})")
+
+    def check_models_fit(self, spec: tasks.TaskSpec) -> None:
+        """As for every comparison, except that a model given a width is built at it rather than sized."""
+        sized = [name for name in self.models if name not in self.widths]
+        if sized:
+            ComparisonConfig.check_models_fit(self.model_copy(update={"models": sized}), spec)
+        for name, width in self.widths.items():
+            try:
+                models.check_fits_task(name, spec, **self.options_of(name))
+                models.build_model(name, spec, width=width, **self.options_of(name))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"widths: {name} at width {width}: {exc}") from None
 
     def eval_lengths_for(self, seq_len: int) -> tuple[int, ...]:
         """The lengths a model trained at ``seq_len`` is also tested at, longer ones only, sorted."""

@@ -20,11 +20,14 @@ from bench.store.files import CHECKPOINT_DIR
 
 
 def initial_model(
-    name: str, spec: tasks.TaskSpec, *, seed: int, target_params: int, options: dict
+    name: str, spec: tasks.TaskSpec, *, seed: int, target_params: int, options: dict, width: int | None = None
 ) -> models.SequenceModel:
-    """The model a run of ``seed`` starts from; the global RNG is left as found."""
+    """The model a run of ``seed`` starts from, at ``width`` when the run fixes one, else at the width solved for
+    ``target_params``; the global RNG is left as found."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, "init", name))  # initialisation has its own seed
+        if width is not None:
+            return models.build_model(name, spec, width=width, **options)
         return models.build_model(name, spec, target_params=target_params, **options)
 
 
@@ -46,9 +49,8 @@ def initial_model_of(record: dict) -> models.SequenceModel:
     """The weights the recorded run started from."""
     spec = record_task(record).spec
     options = record["model_options"]
-    return initial_model(
-        record["model"], spec, seed=record["seed"], target_params=record["target_params"], options=options
-    )
+    return initial_model(record["model"], spec, seed=record["seed"], target_params=record["target_params"],
+                         options=options, width=record.get("fixed_width"))  # fmt: skip
 
 
 def trained_model_of(record: dict, out_dir: Path) -> models.SequenceModel:

@@ -117,10 +117,21 @@ class RunRecord(Record):
     target_params: Positive | None = None
     warmup_frac: Number | None = None
     weight_decay: Number | None = None
-    clip_norm: Number | None = None
+    clip_norm: Number | None = None  # null: no clipping (or a record written before it could be chosen)
     eval_every: Positive | None = None
     val_size: Positive | None = None
     test_size: Positive | None = None
+    # the rest of the training recipe (bench.train.budget); absent from records written before it could be chosen,
+    # which trained with its defaults (AdamW, warm-up then cosine)
+    optimizer: Literal["adamw", "adam", "rmsprop", "sgd"] | None = None
+    betas: list[Number] | None = None
+    eps: Number | None = None
+    alpha: Number | None = None
+    momentum: Number | None = None
+    schedule: Literal["cosine", "constant", "step"] | None = None
+    step_every: Positive | None = None
+    step_gamma: Number | None = None
+    fixed_width: Positive | None = None  # the width the run fixed instead of sizing for target_params
     # the task's facts (tasks.Task.facts): all four or none
     metric: str | None = None
     higher_is_better: bool | None = None

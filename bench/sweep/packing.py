@@ -14,7 +14,7 @@ from bench.engines.job import Context
 from bench.measure.torch_setup import failure_status
 from bench.sweep.plan import RunSpec
 from bench.sweep.training import TrainingJob, completed, data_stream, identity_record, measured, prepared, start
-from bench.train.pack import train_packed
+from bench.train.pack import packs, train_packed
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,11 @@ def _train_and_measure(specs: tuple[RunSpec, ...], context: Context) -> list[dic
 
 
 def pack_jobs(specs: list[RunSpec]) -> list:
-    """The runs as jobs: those of a packable family grouped by everything but seed and learning rate (a pack of
-    one stays a plain job), the others one job each, in plan order."""
+    """The runs as jobs: those of a packable family and optimiser (``bench.train.pack.packs``) grouped by everything
+    but seed and learning rate (a pack of one stays a plain job), the others one job each, in plan order."""
     def group(spec: RunSpec) -> tuple:
-        return (spec.model, spec.seq_len, spec.task, spec.variant) if models.packable(spec.model) else (spec.run_key,)
+        together = models.packable(spec.model) and packs(spec.budget)
+        return (spec.model, spec.seq_len, spec.task, spec.variant) if together else (spec.run_key,)
 
     jobs = []
     for _, grouped in itertools.groupby(specs, key=group):

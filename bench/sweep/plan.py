@@ -17,7 +17,7 @@ import models
 import tasks
 from bench.config.run import SweepConfig
 from bench.store.files import CHECKPOINT_DIR, RUN_KEY_VERSION
-from bench.train.budget import Budget
+from bench.train.budget import Budget, budget_identity
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class RunSpec:
     lr: float
     budget: Budget
     eval_lengths: tuple[int, ...] = ()  # longer lengths the trained model is also tested at
+    fixed_width: int | None = None  # a width the model is built at, instead of the budget's parameter target
     # Where and under which limits it runs: not part of its identity.
     device: str = "cpu"
     threads: int | None = None
@@ -55,7 +56,9 @@ class RunSpec:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
         if not self.eval_lengths:  # absent rather than empty: runs without them keep the keys they had
             del fields["eval_lengths"]
-        return {**fields, **dataclasses.asdict(self.budget)}
+        if self.fixed_width is None:  # likewise: a run sized by its parameter target keeps its key
+            del fields["fixed_width"]
+        return {**fields, **budget_identity(self.budget)}  # the recipe fields at their defaults left out, likewise
 
 
 def compute_run_key(spec: RunSpec) -> str:
@@ -76,6 +79,14 @@ def budget_of(config: SweepConfig) -> Budget:
         eval_every=config.eval_every,
         val_size=config.val_size,
         test_size=config.test_size,
+        optimizer=config.optimizer,
+        betas=tuple(config.betas),
+        eps=config.eps,
+        alpha=config.alpha,
+        momentum=config.momentum,
+        schedule=config.schedule,
+        step_every=config.step_every,
+        step_gamma=config.step_gamma,
     )
 
 
@@ -96,6 +107,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             lr=lr,
             budget=budget,
             eval_lengths=config.eval_lengths_for(seq_len),
+            fixed_width=config.widths.get(model),
             device=config.resolved_device,
             threads=threads_per_run(config),
             timeout_s=config.timeout_s,

@@ -15,6 +15,7 @@ def describe(config: ReplicateConfig) -> dict:
     scale = recipe.scales[config.scale]
     return {
         "name": recipe.name, "source": recipe.source, "setting": recipe.setting, "claim": recipe.claim,
+        "paper": {k: dataclasses.asdict(v) for k, v in recipe.paper.items()}, "deviations": recipe.deviations,
         "task": recipe.task, "variant": recipe.variant, "scale": config.scale, "shrunk": recipe.shrunk,
         "scale_settings": dataclasses.asdict(scale), "published": [dataclasses.asdict(p) for p in recipe.published],
         # Each sweep's folder, relative to the replication's: the comparison is rebuilt from wherever it is read.

@@ -25,6 +25,7 @@ from bench.measure.torch_setup import configure_torch, failure_status
 from bench.store.checkpoints import initial_model, save_checkpoint
 from bench.store.files import RUNS_FILE, SCHEMAS
 from bench.sweep.plan import RunSpec
+from bench.train.budget import budget_record
 from bench.train.evaluate import evaluate, make_eval_set
 from bench.train.loop import TrainResult, train
 from models.base import parameter_split
@@ -68,6 +69,7 @@ def identity_record(spec: RunSpec) -> dict:
         "schema": SCHEMAS[RUNS_FILE],
         "run_key": spec.run_key,
         **spec.identity(),
+        **budget_record(spec.budget),  # the whole training recipe, defaults included (the key leaves those out)
         **task.facts(),
         **{f"baseline_{name}": value for name, value in task.baseline(spec.seq_len).items()},
         "model_traits": _traits(spec),
@@ -138,9 +140,8 @@ def start(spec: RunSpec, fresh_process: bool) -> tuple[tasks.Task, PeakMemory]:
 
 def prepared(spec: RunSpec, task: tasks.Task) -> tuple[torch.nn.Module, list, list]:
     """The run's initial model on its device, and its validation and test sets."""
-    model = initial_model(
-        spec.model, task.spec, seed=spec.seed, target_params=spec.budget.target_params, options=spec.model_options
-    )
+    model = initial_model(spec.model, task.spec, seed=spec.seed, target_params=spec.budget.target_params,
+                          options=spec.model_options, width=spec.fixed_width)  # fmt: skip
     model.to(spec.device)
     val_set = make_eval_set(task, spec.budget.val_size, spec.seq_len, data_stream(spec, "val"), spec.device)
     test_set = make_eval_set(task, spec.budget.test_size, spec.seq_len, data_stream(spec, "test"), spec.device)

@@ -1,4 +1,5 @@
-"""One training loop for every model: AdamW, warm-up + cosine, clipping after backward.
+"""One training loop for every model: the budget's optimiser (AdamW by default), its schedule after a linear
+warm-up (cosine decay by default), and clipping after backward (or none).
 
 The loop never asks which model it holds. Every ``eval_every`` steps the model is scored
 on the fixed validation set; the first evaluation that meets the task's threshold gives
@@ -32,9 +33,13 @@ class TrainResult:
     last_val: dict[str, float] | None = None  # metrics of the last validation, at the last step
 
 
-def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """Decay matrices only; vectors, norms and parameters tagged ``_no_weight_decay`` are left alone. Parameters
-    tagged ``_lr_cap`` (``models.base.lr_cap``: the S4D recipe's A and dt) train at min(lr, cap), undecayed."""
+def make_optimizer(
+    model: nn.Module, lr: float, weight_decay: float, budget: Budget | None = None
+) -> torch.optim.Optimizer:
+    """The budget's optimiser (AdamW when none is given). Decay matrices only; vectors, norms and parameters tagged
+    ``_no_weight_decay`` are left alone (for Adam, RMSprop and SGD the decay is torch's L2 term, for AdamW it is
+    decoupled). Parameters tagged ``_lr_cap`` (``models.base.lr_cap``: the S4D recipe's A and dt) train at
+    min(lr, cap), undecayed."""
     params = [p for p in model.parameters() if p.requires_grad]
     caps = sorted({p._lr_cap for p in params if hasattr(p, "_lr_cap")})
     capped = [[p for p in params if getattr(p, "_lr_cap", None) == cap] for cap in caps]
@@ -44,7 +49,35 @@ def make_optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.op
     rest = [p for p in free if id(p) not in decay_ids]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
     groups += [{"params": g, "weight_decay": 0.0, "lr": min(lr, cap)} for g, cap in zip(capped, caps, strict=True)]
-    return torch.optim.AdamW(groups, lr=lr)
+    kind = budget.optimizer if budget is not None else "adamw"
+    if kind in ("adamw", "adam"):
+        betas, eps = (budget.betas, budget.eps) if budget is not None else ((0.9, 0.999), 1e-8)
+        return (torch.optim.AdamW if kind == "adamw" else torch.optim.Adam)(groups, lr=lr, betas=betas, eps=eps)
+    assert budget is not None
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=lr, alpha=budget.alpha, eps=budget.eps, momentum=budget.momentum)
+    if kind == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=budget.momentum)
+    raise ValueError(f"optimizer: unknown {kind!r}")  # the config allows only OPTIMIZERS
+
+
+def lr_factor(step: int, budget: Budget) -> float:
+    """The schedule's learning-rate factor at ``step`` (from 0): linear warm-up to 1 over ``warmup_frac`` of the
+    steps, then cosine decay towards 0, a constant 1, or a decay by ``step_gamma`` every ``step_every`` steps."""
+    if budget.schedule == "cosine":
+        return warmup_cosine(step, budget.steps, budget.warmup_frac)
+    warmup = round(budget.warmup_frac * budget.steps)
+    if step < warmup:
+        return (step + 1) / warmup
+    if budget.schedule == "constant":
+        return 1.0
+    assert budget.step_every is not None  # the config requires it with the step schedule
+    return budget.step_gamma ** ((step - warmup) // budget.step_every)
+
+
+def clip_threshold(budget: Budget) -> float:
+    """The clipping norm; infinite without clipping, so ``clip_grad_norm_`` only measures the norm."""
+    return math.inf if budget.clip_norm is None else budget.clip_norm
 
 
 def warmup_cosine(step: int, steps: int, warmup_frac: float) -> float:
@@ -68,10 +101,8 @@ def train(
     device: str,
     progress: bool = True,
 ) -> TrainResult:
-    optimizer = make_optimizer(model, lr, budget.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: warmup_cosine(step, budget.steps, budget.warmup_frac)
-    )
+    optimizer = make_optimizer(model, lr, budget.weight_decay, budget)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, budget))
     result = TrainResult()
     train_seconds = 0.0
     model.train()
@@ -82,14 +113,14 @@ def train(
         loss = task.metrics(model(batch.x, targets=batch.y), batch)["loss"]  # targets: for teacher forcing
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = nn.utils.clip_grad_norm_(model.parameters(), budget.clip_norm)  # after backward, or it is a no-op
+        grad_norm = nn.utils.clip_grad_norm_(model.parameters(), clip_threshold(budget))  # after backward
         optimizer.step()
         schedule.step()
         loss_value, norm_value = loss.item(), grad_norm.item()  # a sync point on GPU
         synchronize(device)
         result.step_seconds.append(time.perf_counter() - start)
         train_seconds += result.step_seconds[-1]
-        result.clipped_steps += norm_value > budget.clip_norm
+        result.clipped_steps += norm_value > clip_threshold(budget)
         if not (math.isfinite(loss_value) and math.isfinite(norm_value)):
             result.diverged_step = step
             break

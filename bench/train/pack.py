@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from bench.measure.timing import synchronize
 from bench.train.budget import Budget
-from bench.train.loop import TrainResult, record_eval, warmup_cosine
+from bench.train.loop import TrainResult, clip_threshold, lr_factor, record_eval
 from tasks import Task
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.AdamW's defaults, which the unpacked runs use
@@ -75,6 +75,12 @@ class PackedAdamW:
             exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             denom = (exp_avg_sq.sqrt() / bias2**0.5).add_(EPS)
             param.add_(exp_avg / denom * self._per_member([-lr / bias1 for lr in lrs], param))
+
+
+def packs(budget: Budget) -> bool:
+    """Whether runs of this budget can train packed: ``PackedAdamW`` is AdamW at torch's default betas and eps; runs
+    of any other optimiser train unpacked, as those of torch's fused RNNs do."""
+    return budget.optimizer == "adamw" and tuple(budget.betas) == BETAS and budget.eps == EPS
 
 
 def _undecayed(param: nn.Parameter) -> bool:
@@ -157,7 +163,9 @@ def train_packed(
     def losses(out: torch.Tensor, _y: torch.Tensor) -> torch.Tensor:
         return torch.stack([task.metrics(out[g], batch)["loss"] for g, batch in enumerate(batches)])
 
-    packed = PackedStep(models, lrs, weight_decay=budget.weight_decay, clip_norm=budget.clip_norm, losses=losses)
+    if not packs(budget):  # pack_jobs keeps such runs apart
+        raise ValueError("packed training implements AdamW at torch's default betas and eps only")
+    packed = PackedStep(models, lrs, weight_decay=budget.weight_decay, clip_norm=clip_threshold(budget), losses=losses)
     results = [TrainResult() for _ in models]
     active = [True] * len(models)
     train_seconds = 0.0
@@ -168,7 +176,7 @@ def train_packed(
         start = time.perf_counter()
         batches[:] = [task.sample(budget.batch_size, seq_len, generator=d).to(device) for d in data]  # on the CPU
         x, y = torch.stack([b.x for b in batches]), torch.stack([b.y for b in batches])
-        losses_now, norms = packed(x, y, warmup_cosine(step - 1, budget.steps, budget.warmup_frac), active)
+        losses_now, norms = packed(x, y, lr_factor(step - 1, budget), active)
         loss_values, norm_values = losses_now.tolist(), norms.tolist()  # a sync point on GPU
         synchronize(device)
         seconds = time.perf_counter() - start
@@ -191,7 +199,7 @@ def _member_step(result: TrainResult, g: int, step: int, seconds: float, train_s
                  budget: Budget) -> None:  # fmt: skip
     """What ``train`` records of a step, for one member; a member that diverges stops here."""
     result.step_seconds.append(seconds)
-    result.clipped_steps += norm > budget.clip_norm
+    result.clipped_steps += norm > clip_threshold(budget)
     if not (math.isfinite(loss) and math.isfinite(norm)):
         result.diverged_step = step
         active[g] = False

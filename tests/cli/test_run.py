@@ -65,7 +65,7 @@ def test_parameter_counts_meet_the_target(sweep):
 
 
 def test_every_run_had_the_same_budget(sweep):
-    budgets = {tuple(r[f] for f in BUDGET_FIELDS) for r in sweep.records}
+    budgets = {tuple(repr(r[f]) for f in BUDGET_FIELDS) for r in sweep.records}
     assert len(budgets) == 1
     assert len({r["lr"] for r in sweep.records}) == 1
 

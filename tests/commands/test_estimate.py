@@ -10,7 +10,7 @@ from bench.commands import estimate
 
 
 def synthetic(fixed: float, per_sequence: float, exponent: float):
-    def step(model, spec, params, options, batch, length):  # the signature of estimate._step_seconds
+    def step(model, spec, params, options, width, batch, length):  # the signature of estimate._step_seconds
         return (fixed + per_sequence * batch) * (length / 256) ** exponent
 
     return step

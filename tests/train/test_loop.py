@@ -3,6 +3,7 @@ loss is finite, and a stop at the first NaN."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import pytest
@@ -11,7 +12,7 @@ import torch
 import models
 import tasks
 from bench.train.evaluate import make_eval_set
-from bench.train.loop import make_optimizer, train, warmup_cosine
+from bench.train.loop import clip_threshold, lr_factor, make_optimizer, train, warmup_cosine
 from tests.helpers import TINY_BUDGET
 
 # ---- learning-rate schedule ------------------------------------------------------------------
@@ -30,6 +31,37 @@ def test_warmup_cosine_shape():
 
 def test_warmup_cosine_without_warmup_starts_at_one():
     assert warmup_cosine(0, 50, 0.0) == pytest.approx(1.0)
+
+
+def test_the_default_schedule_is_warmup_cosine():
+    assert [lr_factor(s, TINY_BUDGET) for s in range(12)] == [warmup_cosine(s, 10, 0.1) for s in range(12)]
+
+
+def test_constant_and_step_schedules_follow_their_warmup():
+    constant = dataclasses.replace(TINY_BUDGET, schedule="constant", warmup_frac=0.0)
+    assert [lr_factor(s, constant) for s in range(10)] == [1.0] * 10  # Mamba's synthetic tasks: no warm-up
+    step = dataclasses.replace(TINY_BUDGET, schedule="step", warmup_frac=0.2, step_every=3, step_gamma=0.5)
+    assert [lr_factor(s, step) for s in range(8)] == pytest.approx([0.5, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5])
+
+
+def test_no_clipping_only_measures_the_norm():
+    assert clip_threshold(dataclasses.replace(TINY_BUDGET, clip_norm=None)) == float("inf")
+    assert clip_threshold(TINY_BUDGET) == 1.0
+
+
+@pytest.mark.parametrize("kind, cls, settings", [
+    ("adamw", torch.optim.AdamW, {"betas": (0.9, 0.98), "eps": 1e-6}),
+    ("adam", torch.optim.Adam, {"betas": (0.9, 0.999), "eps": 1e-8}),
+    ("rmsprop", torch.optim.RMSprop, {"alpha": 0.9, "momentum": 0.0, "eps": 1e-8}),  # Tallec & Ollivier's
+    ("sgd", torch.optim.SGD, {"momentum": 0.9}),
+])  # fmt: skip
+def test_the_budget_chooses_the_optimiser_and_its_parameters(kind, cls, settings):
+    torch.manual_seed(0)
+    model = models.build_model("lstm", tasks.get_task("adding").spec, width=8)
+    budget = dataclasses.replace(TINY_BUDGET, optimizer=kind, **settings)
+    optimizer = make_optimizer(model, 1e-3, 0.0, budget)
+    assert type(optimizer) is cls
+    assert all(optimizer.param_groups[0][k] == v for k, v in settings.items())
 
 
 # ---- optimiser groups ------------------------------------------------------------------------
