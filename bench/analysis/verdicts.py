@@ -35,10 +35,13 @@ import numpy as np
 from bench.analysis import significance as sig
 from bench.analysis.claims import CLAIMS, GRADIENT_CHECKS, Claim, Kind
 from bench.store.folder import cell_key, cell_learning_rates
+from bench.store.records import LEGACY_RECIPE
 
 BUDGET_WORDS = {"steps": "steps", "batch_size": "batch", "target_params": "params", "warmup_frac": "warm-up",
                 "weight_decay": "weight decay", "clip_norm": "clip", "eval_every": "eval every",
-                "val_size": "val", "test_size": "test", "eval_lengths": "eval lengths"}  # fmt: skip
+                "val_size": "val", "test_size": "test", "eval_lengths": "eval lengths", "optimizer": "optimizer",
+                "betas": "betas", "eps": "eps", "alpha": "alpha", "momentum": "momentum", "schedule": "schedule",
+                "step_every": "step every", "step_gamma": "step gamma"}  # fmt: skip
 VERDICTS = ("confirmed", "contradicted", "unclear", "not measured")
 
 
@@ -171,11 +174,21 @@ def _setting_words(record: dict, lrs: tuple[float, ...]) -> str:
     words = [f"{task}" + (f" ({extra})" if extra else "")]
     for name, word in BUDGET_WORDS.items():
         value = record.get(name)
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value == []:
+        if name == "clip_norm" and value is None and name in record:
+            words.append("no clipping")
+            continue
+        missing = value is None or (isinstance(value, float) and math.isnan(value)) or value == []
+        default = name in LEGACY_RECIPE and _same(value, LEGACY_RECIPE[name])  # a recipe field at its default
+        if missing or default:
             continue
         words.append(f"{word} {value:g}" if isinstance(value, float) else f"{word} {value}")
     words.append("lr " + ", ".join(f"{lr:g}" for lr in lrs))
     return "; ".join(words)
+
+
+def _same(value: object, default: object) -> bool:
+    return list(value) == list(default) if isinstance(default, list) and isinstance(value, (list, tuple)) else (
+        value == default)  # fmt: skip
 
 
 def _label_option_sets(cells: list[Cell], groups: dict[tuple, list[dict]]) -> None:

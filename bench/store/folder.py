@@ -19,13 +19,13 @@ from pathlib import Path
 
 from bench.store.files import GRADIENTS_FILE, MANIFEST_FILE, MANIFEST_SCHEMA, RUNS_FILE, SPEED_FILE
 from bench.store.jsonl import Unreadable, read_manifest, read_numbered
-from bench.store.records import with_facts
+from bench.store.records import LEGACY_RECIPE, with_facts
 
 # The record fields that make a comparison setting: runs that differ in any of these are never pooled or compared
 # (the length, the model and its options are each cell's own; the learning rate is chosen within a cell).
 SETTING_FIELDS = (
     "task", "variant", "task_params", "steps", "batch_size", "target_params", "warmup_frac", "weight_decay",
-    "clip_norm", "eval_every", "val_size", "test_size", "eval_lengths",
+    "clip_norm", "eval_every", "val_size", "test_size", "eval_lengths", *LEGACY_RECIPE,
 )  # fmt: skip
 CURVE = ("task", "variant", "task_params", "model", "model_options", "seq_len", "seed", "state")
 
@@ -42,7 +42,7 @@ def _canonical(value: object) -> str:
 
 def cell_key(record: dict) -> tuple:
     """A run's cell: its comparison setting, model and options, and length (everything but seed and rate)."""
-    setting = [None if _missing(v := record.get(name)) else v for name in SETTING_FIELDS]
+    setting = [LEGACY_RECIPE.get(name) if _missing(v := record.get(name)) else v for name in SETTING_FIELDS]
     canonical = json.dumps(setting, sort_keys=True, default=str)
     return canonical, record.get("model"), _canonical(record.get("model_options")), int(record["seq_len"])
 

@@ -30,6 +30,10 @@ LEGACY_TRAITS: dict[str, list[str]] = {
     "seq2seq": ["gated", "recurrent"],
 }
 ABSOLUTE_POSITIONS = ("sinusoidal", "learned")
+# The training recipe every run used before records stored it (bench.train.budget.RECIPE_DEFAULTS; a test keeps the
+# two equal): a record without these fields trained with these values.
+LEGACY_RECIPE = {"optimizer": "adamw", "betas": [0.9, 0.999], "eps": 1e-8, "alpha": 0.99, "momentum": 0.0,
+                 "schedule": "cosine", "step_every": None, "step_gamma": 0.1}  # fmt: skip
 LEGACY_STRICT_ACCURACY = 0.95  # the Transformer options that added a trait then
 
 

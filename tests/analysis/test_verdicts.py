@@ -170,3 +170,15 @@ def test_every_claim_is_judged_or_not_measured() -> None:
         "not measured"}
     assert len({claim.id for claim in CLAIMS}) == len(CLAIMS)
     assert all(math.isfinite(claim.band) for claim in CLAIMS)
+
+
+def test_the_training_recipe_is_part_of_the_setting() -> None:
+    from bench.store.records import LEGACY_RECIPE
+    from bench.train.budget import RECIPE_DEFAULTS
+
+    assert {k: list(v) if isinstance(v, tuple) else v for k, v in RECIPE_DEFAULTS.items()} == LEGACY_RECIPE
+    adamw = runs("adding", "rnn", 100, AT_BASELINE)
+    rmsprop = [{**r, "optimizer": "rmsprop", "alpha": 0.9} for r in runs("adding", "gru", 100, SOLVED)]
+    explicit = [{**r, **LEGACY_RECIPE} for r in runs("adding", "gru", 100, SOLVED)]  # a default, stated
+    assert len({c.setting for c in build_cells(adamw + rmsprop)}) == 2
+    assert len({c.setting for c in build_cells(adamw + explicit)}) == 1
