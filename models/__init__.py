@@ -194,7 +194,7 @@ def core_layer_name(name: str, spec: TaskSpec, options: dict) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def _count_at_width(name: str, spec: TaskSpec, width: int, options: tuple) -> int:
-    family = MODELS[name]
+    family = _family(name)
     with torch.device("meta"):  # shapes only: no memory, no initialisation cost
         model = family.model(spec, family.backbone(width, family.options(**dict(options))), width)
     return count_parameters(model)
@@ -225,9 +225,13 @@ def solve_width(name: str, spec: TaskSpec, target_params: int, **options) -> int
 
 
 def _family(name: str) -> Family:
-    if name not in MODELS:
-        raise ValueError(unknown_name("model", name, MODELS))
-    return MODELS[name]
+    if name in MODELS:
+        return MODELS[name]
+    from models import plugins  # a family from outside the repository, loaded by name (models/plugins.py)
+
+    if plugins.is_plugin(name):
+        return plugins.family(name)
+    raise ValueError(unknown_name("model", name, [*MODELS, *plugins.plugin_names()]))
 
 
 def parse_options(name: str, options: dict):

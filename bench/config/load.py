@@ -33,7 +33,7 @@ def parse_option_flags(flags: list[str] | None) -> dict[str, dict[str, Any]] | N
     options: dict[str, dict[str, Any]] = {}
     for flag in flags:
         target, sep, value = flag.partition("=")
-        model, dot, key = target.partition(".")
+        model, dot, key = target.rpartition(".")  # a plugin's name may hold dots (file.py:NAME), a key never
         if not (sep and dot and model and key and value):
             raise ConfigError(f"option: expected MODEL.KEY=VALUE, e.g. ssm.kernel=vandermonde (got {flag!r})")
         try:
