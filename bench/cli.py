@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench run|speed|gradients|report|list``.
+"""Command line: ``python -m bench run|replicate|speed|gradients|report|list|check``.
 
 Parses, validates into one typed config, calls one command, then prints the command's summary (the
 report's sections rendered for the terminal) and writes the folder's report.
@@ -186,6 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="report.md, report.html, summary.csv and figures of results folders")
     report.add_argument("dirs", nargs="+", type=Path, metavar="DIR", help="a folder written by run or speed")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
+    check = commands.add_parser(
+        "check", help="the contract checks of models and tasks, built in or your own (docs/extending.md)"
+    )
+    check.add_argument(
+        "names", nargs="+", metavar="NAME", help="a model or task: built-in, path/to/file.py:NAME, MODULE:NAME or "
+        "an installed plugin's name"
+    )
     replicate = commands.add_parser("replicate", help="rerun a published comparison: `replicate list`, then a recipe")
     replicate.add_argument("name", metavar="NAME", help="a recipe (see `replicate list`), or list")
     for name, help_text in REPLICATE_FLAGS.items():
@@ -219,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "report":
         return _run_command("report", lambda: args.dirs, do_report, progress=False)
+    if args.command == "check":
+        return _run_command("check", lambda: args.names, do_check, progress=False)
     if args.command == "replicate":
         if args.name == "list":
             return _run_command("replicate", lambda: None, do_replicate_list, progress=not args.no_progress)
@@ -333,6 +342,12 @@ def do_replicate_list(_, progress: bool) -> None:
     headers = ["recipe", "source", "setting", "published", "cost on this CPU, one run at a time"]
     print(tabulate(rows, headers, maxcolwidths=[None, 22, 40, 30, 28]))
     print("\nRun one with `python -m bench replicate NAME [--scale small|full]`.")
+
+
+def do_check(names: list[str], progress: bool) -> None:
+    from bench.commands.check import check_names
+
+    check_names(names)
 
 
 def do_report(dirs: list[Path], progress: bool) -> None:

@@ -270,7 +270,7 @@ def _task_metrics(name: str, context: dict) -> str:
     assert output.grad is not None and torch.isfinite(output.grad).all(), "the loss has no finite gradient"
     solved = task.solved({k: float(v.detach()) for k, v in metrics.items()})
     assert isinstance(solved, bool), f"solved(metrics) must be a bool, got {solved!r}"
-    return ", ".join(f"{k}={float(v):.4g}" for k, v in metrics.items()) + " on random outputs"
+    return ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in metrics.items()) + " on random outputs"
 
 
 def _task_facts(name: str, context: dict) -> str:

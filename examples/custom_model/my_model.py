@@ -60,7 +60,6 @@ class MyModel(nn.Module):
 
     Options = MyOptions
     traits = {"recurrent", "gated", "selective", "linear_recurrence", "fixed_state"}
-    width_multiple = 4
 
     def __init__(self, width: int, options: MyOptions):
         super().__init__()
