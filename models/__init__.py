@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.base import TRAITS, SequenceModel, count_parameters, state_bytes
+from models.base import TRAITS, SequenceModel, check_ranges, count_parameters, state_bytes
 from models.mamba import MambaBackbone, MambaOptions
 from models.mingru import MinGRUOptions, MinLSTMOptions, MinRNNBackbone
 from models.rnn import LSTMOptions, RNNBackbone, RNNOptions, check_spec
@@ -243,6 +243,7 @@ def parse_options(name: str, options: dict):
             raise ValueError(unknown_name(f"{name} option", key, allowed))
         if not _same_kind(value, allowed[key]):
             raise ValueError(f"{name} option {key} must be of type {type(allowed[key]).__name__}, got {value!r}")
+    check_ranges(name, family.options, options)  # integers past their declared range (models.base.bounded)
     # 1 where a float is due becomes 1.0: the same options must give the same record and run key.
     typed = {key: float(value) if isinstance(allowed[key], float) else value for key, value in options.items()}
     return family.options(**typed)

@@ -2,7 +2,7 @@
 
 ``--generate 256,1024,4096`` (token tasks only) adds a sampling job per model, mode ``generate``: after
 a prompt of ``PROMPT_TOKENS`` random tokens, ``batch_size`` sequences sample max(generate) tokens, each
-drawn from softmax(logits / ``--temperature``) and fed back through ``step`` (``bench.generation``). At
+drawn from softmax(logits / ``--temperature``) and fed back through ``step`` (``bench.commands.generation``). At
 each requested generated length n one row (``seq_len`` = n) gives ``token_ms``, the median latency of a
 token over the last 10% of the tokens before n (at least 8; ``token_ms_iqr`` their interquartile range),
 ``tokens_per_s``, all sequences' first n tokens over the time they took, the streaming state's size
