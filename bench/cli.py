@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import models
-from bench.config import load_config, load_gradients_config, load_speed_config, parse_option_flags
+from bench.commands.source import load_gradients_config, load_speed_config
+from bench.config import load_config, parse_option_flags
 from bench.config.replicate import load_replicate_config, recipe_sweeps
 from bench.errors import ConfigError, one_line
 from bench.report.render import render_terminal

@@ -30,6 +30,7 @@ import torch
 
 import models
 import tasks
+from bench.checkpoints import record_task, trained_model_of
 from bench.commands.generation import CannotSample, check_can_sample, decode, prefill, window_figures
 from bench.commands.workload import random_batch, warm_up
 from bench.config.speed import SpeedConfig
@@ -38,7 +39,6 @@ from bench.measure.environment import environment
 from bench.measure.memory import PeakMemory
 from bench.measure.timing import timed, timed_call
 from bench.measure.torch_setup import configure_torch, failure_status
-from bench.store.checkpoints import record_task, trained_model_of
 from bench.store.files import SCHEMAS, SPEED_FILE
 from bench.store.folder import ResultsFolder
 from tasks.base import TaskSpec

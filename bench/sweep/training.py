@@ -16,13 +16,13 @@ import torch
 
 import models
 import tasks
+from bench.checkpoints import initial_model, save_checkpoint
 from bench.engines.job import Context
 from bench.measure.environment import environment
 from bench.measure.memory import PeakMemory, cap_address_space
 from bench.measure.seeds import make_generator, split_generator
 from bench.measure.timing import synchronize, timing_stats
 from bench.measure.torch_setup import configure_torch, failure_status
-from bench.store.checkpoints import initial_model, save_checkpoint
 from bench.store.files import RUNS_FILE, SCHEMAS
 from bench.sweep.plan import RunSpec
 from bench.train.evaluate import evaluate, make_eval_set
