@@ -216,3 +216,13 @@ def test_two_workers_train_a_plugin_in_fresh_processes(elsewhere, cli, monkeypat
     assert cli(tiny(elsewhere / "out", "--models", f"gru,{MODEL}", "--workers", "2")) == 0
     records = read_records(elsewhere / "out")
     assert len(records) == 2 and [r["error"] for r in records] == [None, None]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [*models.MODELS, *tasks.TASKS])
+def test_every_built_in_family_and_task_passes_the_checks_plugins_must_pass(name):
+    from bench.contract import run_checks
+
+    checks = run_checks(name)
+    assert [c.line() for c in checks if not c.passed] == []
+    assert len(checks) in (6, 7)  # every check ran
