@@ -1,4 +1,4 @@
-"""Command line: ``python -m bench run|speed|gradients|report|list``.
+"""Command line: ``python -m bench run|replicate|speed|gradients|report|list|check``.
 
 Parses, validates into one typed config, calls one command, then prints the command's summary (the
 report's sections rendered for the terminal) and writes the folder's report.
@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import models
-from bench.config import load_config, load_gradients_config, load_speed_config, parse_option_flags
+from bench.commands.source import load_gradients_config, load_speed_config
+from bench.config import load_config, parse_option_flags
 from bench.config.replicate import load_replicate_config, recipe_sweeps
 from bench.errors import ConfigError, one_line
 from bench.report.render import render_terminal
@@ -204,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="simulate SWEEPS sweeps per task under the null, and planted effects: the false-verdict "
                         "rate of each claim and the power at 3, 5 and 10 seeds")
     commands.add_parser("list", help="tasks, models and presets, with their parameters")
+    check = commands.add_parser(
+        "check", help="the contract checks of models and tasks, built in or your own (docs/extending.md)"
+    )
+    check.add_argument(
+        "names", nargs="+", metavar="NAME", help="a model or task: built-in, path/to/file.py:NAME, MODULE:NAME or "
+        "an installed plugin's name"
+    )
     replicate = commands.add_parser("replicate", help="rerun a published comparison: `replicate list`, then a recipe")
     replicate.add_argument("name", metavar="NAME", help="a recipe (see `replicate list`), or list")
     for name, help_text in REPLICATE_FLAGS.items():
@@ -241,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         from bench.commands.claims import print_claims
 
         return print_claims(markdown=args.markdown, sweeps=args.calibrate)
+    if args.command == "check":
+        return _run_command("check", lambda: args.names, do_check, progress=False)
     if args.command == "replicate":
         if args.name == "list":
             return _run_command("replicate", lambda: None, do_replicate_list, progress=not args.no_progress)
@@ -373,6 +383,12 @@ def recipe_listing(name: str, recipe) -> str:
     lines.append(f"  on a GPU: python -m bench replicate {name} --scale full{hint}; on a cluster: "
                  f"python -m bench replicate {name} --scale full --executor slurm (or ray) --workers N")
     return "\n".join(lines)
+
+
+def do_check(names: list[str], progress: bool) -> None:
+    from bench.commands.check import check_names
+
+    check_names(names)
 
 
 def do_report(dirs: list[Path], figures: bool = True) -> None:

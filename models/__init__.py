@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from models.base import TRAITS, SequenceModel, count_parameters, state_bytes
+from models.base import TRAITS, SequenceModel, check_ranges, count_parameters, state_bytes
 from models.mamba import MambaBackbone, MambaOptions
 from models.mingru import MinGRUOptions, MinLSTMOptions, MinRNNBackbone
 from models.rnn import LSTMOptions, RNNBackbone, RNNOptions, check_spec
@@ -194,7 +194,7 @@ def core_layer_name(name: str, spec: TaskSpec, options: dict) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def _count_at_width(name: str, spec: TaskSpec, width: int, options: tuple) -> int:
-    family = MODELS[name]
+    family = _family(name)
     with torch.device("meta"):  # shapes only: no memory, no initialisation cost
         model = family.model(spec, family.backbone(width, family.options(**dict(options))), width)
     return count_parameters(model)
@@ -225,9 +225,13 @@ def solve_width(name: str, spec: TaskSpec, target_params: int, **options) -> int
 
 
 def _family(name: str) -> Family:
-    if name not in MODELS:
-        raise ValueError(unknown_name("model", name, MODELS))
-    return MODELS[name]
+    if name in MODELS:
+        return MODELS[name]
+    from models import plugins  # a family from outside the repository, loaded by name (models/plugins.py)
+
+    if plugins.is_plugin(name):
+        return plugins.family(name)
+    raise ValueError(unknown_name("model", name, [*MODELS, *plugins.plugin_names()]))
 
 
 def parse_options(name: str, options: dict):
@@ -239,6 +243,7 @@ def parse_options(name: str, options: dict):
             raise ValueError(unknown_name(f"{name} option", key, allowed))
         if not _same_kind(value, allowed[key]):
             raise ValueError(f"{name} option {key} must be of type {type(allowed[key]).__name__}, got {value!r}")
+    check_ranges(name, family.options, options)  # integers past their declared range (models.base.bounded)
     # 1 where a float is due becomes 1.0: the same options must give the same record and run key.
     typed = {key: float(value) if isinstance(allowed[key], float) else value for key, value in options.items()}
     return family.options(**typed)

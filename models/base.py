@@ -15,6 +15,7 @@ Dimension letters: ``B`` batch, ``L`` length, ``D`` model width, ``C`` input cha
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Protocol
 
 import torch
@@ -48,6 +49,25 @@ class Backbone(Protocol):
     def init_state(self, batch_size: int) -> Any: ...
 
     def step(self, h_t: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]: ...
+
+
+MAX_LAYERS = 64  # stacked layers of any family: past it a 20k-parameter model has widths of one or two channels
+
+
+def bounded(default: int, low: int, high: int) -> Any:
+    """An integer option and the range it may take, checked by ``models.parse_options`` before anything is built (a
+    plugin's options may use it too): ``layers: int = bounded(2, 1, MAX_LAYERS)``."""
+    return dataclasses.field(default=default, metadata={"range": (low, high)})
+
+
+def check_ranges(family: str, options: type, given: dict) -> None:
+    """Raises ValueError naming the option, its range and the value, for a given integer outside its ``bounded``
+    range: a width of 10,000 layers is refused at once, not after minutes of solving for it."""
+    for f in dataclasses.fields(options):
+        bounds = f.metadata.get("range")
+        value = given.get(f.name)
+        if bounds and isinstance(value, int) and not isinstance(value, bool) and not bounds[0] <= value <= bounds[1]:
+            raise ValueError(f"{family} option {f.name} must be between {bounds[0]} and {bounds[1]}, got {value}")
 
 
 def make_encoder(spec: TaskSpec, width: int) -> nn.Module:

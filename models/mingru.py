@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.base import step_blocks
+from models.base import MAX_LAYERS, bounded, step_blocks
 from models.scan import at_least_fp32, linear_scan, log_space_scan, sequential_scan
 
 PATHS = ("scan", "log_scan", "recurrence")
@@ -57,8 +57,8 @@ PATHS = ("scan", "log_scan", "recurrence")
 @dataclass(frozen=True)
 class MinRNNOptions:
     family: ClassVar[str] = "mingru"
-    layers: int = 2
-    expand: int = 1  # H = expand x D
+    layers: int = bounded(2, 1, MAX_LAYERS)
+    expand: int = bounded(1, 1, 16)  # H = expand x D
     path: str = "scan"  # full-sequence forward: "scan" (linear_scan), "log_scan" (log_space_scan) or "recurrence"
 
     def __post_init__(self) -> None:

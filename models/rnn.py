@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from models.base import MAX_LAYERS, bounded
 from tasks.base import TaskSpec
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -49,7 +50,7 @@ NO_STREAMING = "a bidirectional RNN cannot stream: its backward direction reads 
 
 @dataclass(frozen=True)
 class RNNOptions:
-    layers: int = 1
+    layers: int = bounded(1, 1, MAX_LAYERS)
     bidirectional: bool = False  # not causal: only for tasks scored at the last step
     residual: bool = False  # h <- h + layer(h) between separate single-layer modules
 
@@ -61,7 +62,7 @@ class RNNOptions:
 @dataclass(frozen=True)
 class LSTMOptions(RNNOptions):
     forget_bias: float = 0.0  # the forget gate's initial bias; 0 keeps torch's init
-    chrono: int = 0  # T_max of the chrono initialisation; 0 is off
+    chrono: int = bounded(0, 0, 2**20)  # T_max of the chrono initialisation; 0 is off (at most MAX_LENGTH)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -33,13 +33,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.base import SequenceModel
+from models.base import MAX_LAYERS, SequenceModel, bounded
 from tasks.base import TaskSpec
 
 
 @dataclass(frozen=True)
 class Seq2SeqOptions:
-    layers: int = 1  # of the encoder GRU and of the decoder GRU, each
+    layers: int = bounded(1, 1, MAX_LAYERS)  # of the encoder GRU and of the decoder GRU, each
     teacher_forcing: float = 1.0  # probability that a training answer step is fed the true previous answer
 
     def __post_init__(self) -> None:

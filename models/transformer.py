@@ -32,7 +32,7 @@ from einops import rearrange
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from models.base import step_blocks
+from models.base import MAX_LAYERS, bounded, step_blocks
 
 ROPE_BASE = 10_000.0
 # CUDA's fused attention kernels need the head width aligned: memory-efficient attention takes fp32
@@ -51,11 +51,11 @@ POSITIONS = ("rope", "nope", "sinusoidal", "learned")
 
 @dataclass(frozen=True)
 class TransformerOptions:
-    layers: int = 2
-    heads: int = 2
-    mlp_ratio: int = 4
+    layers: int = bounded(2, 1, MAX_LAYERS)
+    heads: int = bounded(2, 1, 64)
+    mlp_ratio: int = bounded(4, 1, 16)
     positions: str = "rope"
-    max_positions: int = 1024  # the table's size, for positions="learned"
+    max_positions: int = bounded(1024, 1, 2**20)  # the table's size, for positions="learned" (at most MAX_LENGTH)
 
     def __post_init__(self) -> None:
         if self.positions not in POSITIONS:

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 import models
 import tasks
+from bench.checkpoints import initial_model, initial_model_of, trained_model_of
 from bench.config.gradients import GradientsConfig
 from bench.engines.job import Context, Job
 from bench.engines.local import LocalEngine
@@ -42,7 +43,6 @@ from bench.engines.pipeline import run_jobs
 from bench.measure.environment import environment, invocation
 from bench.measure.seeds import split_generator
 from bench.measure.torch_setup import configure_torch
-from bench.store.checkpoints import initial_model, initial_model_of, trained_model_of
 from bench.store.files import GRADIENTS_FILE, SCHEMAS
 from bench.store.folder import ResultsFolder
 from bench.store.jsonl import append_invocation, append_record, locked

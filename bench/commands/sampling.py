@@ -2,7 +2,7 @@
 
 ``--generate 256,1024,4096`` (token tasks only) adds a sampling job per model, mode ``generate``: after
 a prompt of ``PROMPT_TOKENS`` random tokens, ``batch_size`` sequences sample max(generate) tokens, each
-drawn from softmax(logits / ``--temperature``) and fed back through ``step`` (``bench.generation``). At
+drawn from softmax(logits / ``--temperature``) and fed back through ``step`` (``bench.commands.generation``). At
 each requested generated length n one row (``seq_len`` = n) gives ``token_ms``, the median latency of a
 token over the last 10% of the tokens before n (at least 8; ``token_ms_iqr`` their interquartile range),
 ``tokens_per_s``, all sequences' first n tokens over the time they took, the streaming state's size
@@ -30,6 +30,7 @@ import torch
 
 import models
 import tasks
+from bench.checkpoints import record_task, trained_model_of
 from bench.commands.generation import CannotSample, check_can_sample, decode, prefill, window_figures
 from bench.commands.workload import random_batch, warm_up
 from bench.config.speed import SpeedConfig
@@ -38,7 +39,6 @@ from bench.measure.environment import environment
 from bench.measure.memory import PeakMemory
 from bench.measure.timing import timed, timed_call
 from bench.measure.torch_setup import configure_torch, failure_status
-from bench.store.checkpoints import record_task, trained_model_of
 from bench.store.files import SCHEMAS, SPEED_FILE
 from bench.store.folder import ResultsFolder
 from tasks.base import TaskSpec

@@ -1,8 +1,9 @@
 """What was asked: one strict, frozen configuration per command, its presets, and the loaders (preset < TOML
-< flags). May import ``models``, ``tasks``, ``bench.store`` and ``bench.measure``; never the layers above."""
+< flags). May import ``models``, ``tasks``, ``bench.contract`` and ``bench.measure``; never ``bench.store`` (a command
+that reads a results folder loads its config in ``bench.commands.source``) nor the layers above."""
 
 from bench.config.gradients import GradientsConfig
-from bench.config.load import load_config, load_gradients_config, load_speed_config, parse_option_flags
+from bench.config.load import load_config, parse_option_flags
 from bench.config.run import SweepConfig
 from bench.config.speed import SpeedConfig
 from bench.errors import ConfigError
@@ -13,7 +14,5 @@ __all__ = [
     "SpeedConfig",
     "SweepConfig",
     "load_config",
-    "load_gradients_config",
-    "load_speed_config",
     "parse_option_flags",
 ]

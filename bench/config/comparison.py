@@ -22,6 +22,8 @@ from bench.config.fields import (
     positive,
     split_commas,
 )
+from bench.contract import require
+from tasks.plugins import canonical
 from tasks.registry_errors import unknown_name
 
 
@@ -46,16 +48,18 @@ class ComparisonConfig(BaseModel):
     @field_validator("task")
     @classmethod
     def _known_task(cls, name: str) -> str:
-        if name not in tasks.TASKS:
-            raise ValueError(unknown_name("task", name, tasks.TASKS))
+        name = canonical(name)  # a plugin file as records store it: relative to the working directory
+        tasks.task_variants(name)  # an unknown name, or a plugin that cannot load, raises naming it
+        require(name, "task")  # a plugin task passes the contract checks first (bench.contract)
         return name
 
     @field_validator("models")
     @classmethod
     def _known_models(cls, names: list[str]) -> list[str]:
+        names = [canonical(name) for name in names]
         for name in names:
-            if name not in models.MODELS:
-                raise ValueError(unknown_name("model", name, models.MODELS))
+            models.model_options(name)  # an unknown name, or a plugin that cannot load, raises naming it
+            require(name, "model")  # a plugin family passes the contract checks first (bench.contract)
         return each_once(names)
 
     @field_validator("lengths")
@@ -94,9 +98,9 @@ class ComparisonConfig(BaseModel):
     @classmethod
     def _known_options(cls, given: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         finite_everywhere(given)
+        given = {canonical(name): options for name, options in given.items()}
         for name, options in given.items():
-            if name not in models.MODELS:
-                raise ValueError(unknown_name("model", name, models.MODELS))
+            models.model_options(name)  # an unknown name raises naming it
             try:
                 models.parse_options(name, options)
             except (TypeError, ValueError) as exc:

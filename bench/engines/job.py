@@ -6,7 +6,8 @@ time limit, ran the machine out of memory, or was not attempted) gets failure re
 per record it would have given, built by ``bench.store.records.failure_record`` from its identities.
 
 Optional attributes: ``series`` and ``length`` (a failure at one length of a series predicts one at
-longer lengths, so the pipeline can skip those), ``device`` (a worker slot may pin a GPU for it).
+longer lengths, so the pipeline can skip those), ``numerics`` (the CPU kernel paths the forkserver its
+worker forks from starts under: ``bench.engines.isolation``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Records on disk: schema-versioned JSONL files, the results-folder view that picks runs, and checkpoints.
+"""Records on disk: schema-versioned JSONL files and the results-folder view that picks runs.
 
-May import ``tasks`` and ``models`` (checkpoints only, lazily loaded by who needs them); never the layers above.
+Reads and writes records, never builds a model: it imports neither ``models``, ``tasks`` nor torch (a run's weights
+are rebuilt in ``bench.checkpoints``); never the layers above.
 """

@@ -6,6 +6,9 @@ type-checks, what the analysis and the report rely on; every other field is allo
 without a schema bump). A record that fails its model is not read: ``bench.store.jsonl.read_records`` keeps it out
 and says which file and line, and why, and the report lists it (``Unreadable records``) instead of failing on it.
 
+The run records' models are here; the rows of ``speed.jsonl`` and ``gradients.jsonl`` are in
+``bench.store.row_schemas``, and what both build on in ``bench.store.schema_base``.
+
 Types are strict: a number stored as a string, a count stored as a float or a flag stored as 0 is a record written
 by something else than this harness, and is refused rather than guessed at. No float is NaN or infinite: the writer
 stores those as null (``bench.store.jsonl.finite``). Records are read, never rewritten: the model only says yes or
@@ -17,67 +20,27 @@ What records written before a field existed lack (task facts, model traits) is f
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
-from bench.store.records import LEGACY_TASK_FACTS, LEGACY_TRAITS
-
-# Counts are read into float64 columns by the analysis (medians, sums) and cast back to integers: above 2**53 a
-# float64 no longer holds every integer, and above 2**63 the cast overflows.
-MAX_COUNT = 2**53
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-Positive = Annotated[int, Field(gt=0, le=MAX_COUNT)]
-Number = float  # strict: an int or a float, never a string or a bool; finite (allow_inf_nan=False)
-
-RUN_STATUSES = ("ok", "diverged", "oom", "timeout", "error", "skipped")  # bench.sweep.training, bench.engines
-JOB_STATUSES = ("ok", "oom", "timeout", "error", "skipped")  # any job's: the pipeline's failure records
-SPEED_STATUSES = (*JOB_STATUSES, "unavailable")  # sampling from a model that cannot stream, or a run not found
-RunStatus = Literal["ok", "diverged", "oom", "timeout", "error", "skipped"]
-SpeedStatus = Literal["ok", "oom", "timeout", "error", "skipped", "unavailable"]
-JobStatus = Literal["ok", "oom", "timeout", "error", "skipped"]
-
-
-class Record(BaseModel):
-    """Strict, finite, open to fields it does not name."""
-
-    model_config = ConfigDict(
-        extra="allow", strict=True, allow_inf_nan=False, protected_namespaces=(), populate_by_name=True
-    )
-
-    def extras(self) -> dict[str, Any]:
-        return self.__pydantic_extra__ or {}
-
-
-def _numbers(record: Record, prefixes: tuple[str, ...]) -> None:
-    """Every field the record does not name whose name starts with one of ``prefixes`` is a number or null (a
-    metric: test_loss, val_accuracy, baseline_loss, ...)."""
-    for key, value in record.extras().items():
-        if key.startswith(prefixes) and not _is_number_or_null(value):
-            raise ValueError(f"{key}: a number or null, got {_shown(value)}")
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_number_or_null(value: object) -> bool:
-    return value is None or _is_number(value)
-
-
-def _shown(value: object, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[:limit]}..."
-
-
-def _require_numbers(record: Record, *names: str, because: str) -> None:
-    """Each of ``names`` is present and a number (not null)."""
-    for name in names:
-        value = getattr(record, name, None) if name in type(record).model_fields else record.extras().get(name)
-        if not _is_number(value):
-            raise ValueError(f"{name}: a number is required {because} (got {_shown(value)})")
-
+from bench.store.records import LEGACY_TASK_FACTS
+from bench.store.row_schemas import GradientCurveV0, GradientCurveV1, SpeedRowV0, SpeedRowV1  # speed, gradients
+from bench.store.schema_base import (  # noqa: F401 - the statuses re-exported: readers of records import them here
+    JOB_STATUSES,
+    RUN_STATUSES,
+    SPEED_STATUSES,
+    Count,
+    Number,
+    Positive,
+    Record,
+    RunStatus,
+    _is_number,
+    _is_number_or_null,
+    _numbers,
+    _shown,
+)
 
 # ---- runs.jsonl ----------------------------------------------------------------------------------------------------
 
@@ -214,132 +177,6 @@ class RunRecordV2(RunRecord):
     one of schema 1 is)."""
 
     schema_: Literal[2] = Field(alias="schema")
-
-
-# ---- speed.jsonl ---------------------------------------------------------------------------------------------------
-
-
-class SpeedRow(Record):
-    """One model, mode and length of ``python -m bench speed`` (``bench.commands.speed``), or one generated length
-    of ``speed --generate`` (``bench.commands.sampling``)."""
-
-    model: str
-    label: str | None = None  # rows before bare modules: the model's name
-    mode: Literal["train", "infer", "packed", "generate"]  # packed: speed --pack
-    seq_len: Positive
-    status: SpeedStatus
-    error: str | None = None
-    bare: bool | None = None
-    batch_size: Positive | None = None
-    params: Positive | None = None
-    threads: Positive | None = None
-    device: str | None = None
-    device_name: str | None = None
-    precision: str | None = None
-    git_sha: str | None = None
-    git_dirty: bool | None = None
-    median_ms: Number | None = None
-    iqr_ms: Number | None = None
-    first_call_ms: Number | None = None
-    peak_mem_mb: Number | None = None
-    tokens_per_s: Number | None = None
-    stream_token_ms: Number | None = None
-    state_kb: Number | None = None
-    pack: Positive | None = None  # members trained together (mode packed); 1 otherwise
-    flops: Number | None = None  # of one timed call (bench.measure.flops)
-    flops_per_s: Number | None = None
-    peak_flops_per_s: Number | None = None
-    # --generate
-    temperature: Number | None = None
-    token_ms: Number | None = None
-    token_ms_iqr: Number | None = None
-    source: str | None = None
-    run_key: str | None = None
-    trained_seq_len: Positive | None = None
-    trained_lr: Number | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> SpeedRow:
-        ok = self.status == "ok"
-        if ok and self.mode in ("train", "infer", "packed"):
-            _require_numbers(self, "median_ms", "iqr_ms", "tokens_per_s", because=f"in a finished {self.mode} row")
-        if self.mode == "packed":
-            _require_numbers(self, "pack", because="in a packed row")
-        if self.stream_token_ms is not None:
-            _require_numbers(self, "state_kb", because="beside stream_token_ms")
-        if self.mode == "generate":
-            _require_numbers(self, "temperature", "batch_size", because="in a --generate row")
-            if ok:
-                needed = ("token_ms", "token_ms_iqr", "tokens_per_s", "state_kb")
-                _require_numbers(self, *needed, because="in a finished --generate row")
-            if self.source == "trained" and self.run_key is not None:
-                _require_numbers(self, "trained_seq_len", "trained_lr", because="in a row sampled from a trained run")
-        return self
-
-
-class SpeedRowV0(SpeedRow):
-    """Written before rows carried a schema."""
-
-
-class SpeedRowV1(SpeedRow):
-    schema_: Literal[1] = Field(alias="schema")
-
-
-# ---- gradients.jsonl -----------------------------------------------------------------------------------------------
-
-
-class GradientCurve(Record):
-    """One model, length, seed and state of ``python -m bench gradients`` (``bench.commands.gradients``)."""
-
-    task: str
-    variant: str
-    task_params: dict[str, Any] | None = None
-    model: str
-    model_options: dict[str, Any] | None = None
-    model_traits: list[str] | None = None
-    seq_len: Positive
-    total_length: Positive | None = None
-    seed: Count
-    state: Literal["init", "trained"]
-    n_sequences: Positive
-    status: JobStatus
-    error: str | None = None
-    trained_run_key: str | None = None
-    clipped_frac: Number | None = None
-    grad_norm: list[Number | None] | None = None
-    decay: Number | None = None
-    fit_r2: Number | None = None
-    reach: Number | None = None
-    n_params: Count | None = None
-    git_sha: str | None = None
-    git_dirty: bool | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> GradientCurve:
-        fields = self.model_fields_set
-        if self.status == "ok":
-            missing = [name for name in ("grad_norm", "decay", "fit_r2", "reach", "clipped_frac") if name not in fields]
-            if missing or not self.grad_norm:
-                raise ValueError(f"{(missing or ['grad_norm'])[0]}: required in a finished curve")
-        elif "error" not in fields:
-            raise ValueError(f"error: required in a curve of status {self.status} (why it failed, or null)")
-        return self
-
-
-class GradientCurveV0(GradientCurve):
-    """Written before curves carried a schema and the model's traits (``with_facts`` fills in the traits of the
-    families that existed then)."""
-
-    @model_validator(mode="after")
-    def _traits_known(self) -> GradientCurveV0:
-        if self.model_traits is None and self.model not in LEGACY_TRAITS:
-            raise ValueError(f"model_traits: required (no traits are known for {self.model!r} in curves this old)")
-        return self
-
-
-class GradientCurveV1(GradientCurve):
-    schema_: Literal[1] = Field(alias="schema")
-    model_traits: list[str]
 
 
 # ---- which model reads which record -----------------------------------------------------------------------------

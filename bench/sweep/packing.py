@@ -13,8 +13,18 @@ import models
 from bench.engines.job import Context
 from bench.measure.torch_setup import failure_status
 from bench.sweep.plan import RunSpec
-from bench.sweep.training import TrainingJob, completed, data_stream, identity_record, measured, prepared, start
+from bench.sweep.training import (
+    TrainingJob,
+    check_origins,
+    completed,
+    data_stream,
+    identity_record,
+    measured,
+    prepared,
+    start,
+)
 from bench.train.pack import packs, train_packed
+from tasks.plugins import relative_to
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,10 @@ class PackedTrainingJob:
         return [{**identity_record(spec), "packed_with": keys} for spec in self.specs]
 
     def measure(self, context: Context) -> list[dict]:
+        with relative_to(self.specs[0].plugin_root):  # a plugin file named relative to where the sweep started
+            return self._measure(context)
+
+    def _measure(self, context: Context) -> list[dict]:
         started_at, clock = datetime.now(UTC), time.perf_counter()
         records = [{**identity, "status": "error", "error": None} for identity in self.identities()]
         try:
@@ -58,6 +72,7 @@ class PackedTrainingJob:
 
 
 def _train_and_measure(specs: tuple[RunSpec, ...], context: Context) -> list[dict]:
+    check_origins(specs[0])
     first = specs[0]
     task, memory = start(first, context.fresh_process)
     members = [prepared(spec, task) for spec in specs]

@@ -18,6 +18,8 @@ import tasks
 from bench.config.run import SweepConfig
 from bench.store.files import CHECKPOINT_DIR, RUN_KEY_VERSION
 from bench.train.budget import Budget, budget_identity
+from models import plugins as model_plugins
+from tasks.plugins import root as plugin_root
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class RunSpec:
     concurrent_runs: int = 1  # runs in flight at most, this one included: concurrent runs share the machine
     numerics: str = "portable"  # CPU kernel paths (bench.measure.numerics): recorded, not part of the key
     checkpoint_dir: str | None = None  # where the final weights go (absolute: a cluster job's folder may differ)
+    # Where a plugin's relative file path is read from (absolute: a Ray or SLURM worker's working directory may
+    # differ); the record keeps the path as typed. None: no plugin, or the worker's working directory.
+    plugin_root: str | None = None
+    # Where a plugin model or task comes from (tasks.plugins: module or file, name, sha256, package version): part of
+    # the identity, so a changed plugin gets new run keys; None (and absent from the key) for a built-in.
+    model_origin: dict | None = None
+    task_origin: dict | None = None
     run_key: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -50,12 +59,13 @@ class RunSpec:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
         where = {
             "device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "checkpoint_dir", "run_key",
-            "numerics",
+            "numerics", "plugin_root",
             "budget",  # flattened below
         }  # fmt: skip
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
-        if not self.eval_lengths:  # absent rather than empty: runs without them keep the keys they had
-            del fields["eval_lengths"]
+        for name in ("eval_lengths", "model_origin", "task_origin"):
+            if not fields[name]:  # absent rather than empty: runs without them keep the keys they had
+                del fields[name]
         if self.fixed_width is None:  # likewise: a run sized by its parameter target keeps its key
             del fields["fixed_width"]
         return {**fields, **budget_identity(self.budget)}  # the recipe fields at their defaults left out, likewise
@@ -94,6 +104,9 @@ def plan(config: SweepConfig) -> list[RunSpec]:
     """Every run of the sweep, ordered model by model and short lengths first."""
     task = tasks.get_task(config.task, **config.task_arguments)
     budget = budget_of(config)
+    origins = {model: model_plugins.origin(model) for model in config.models}
+    task_origin = tasks.task_origin(config.task)
+    uses_plugins = task_origin is not None or any(origins.values())
     grid = itertools.product(config.models, sorted(config.lengths), config.seeds, config.lrs)
     return [
         RunSpec(
@@ -115,6 +128,9 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             concurrent_runs=config.max_workers,
             numerics=config.numerics,
             checkpoint_dir=str((config.out_dir / CHECKPOINT_DIR).resolve()) if config.checkpoints else None,
+            plugin_root=str(plugin_root()) if uses_plugins else None,
+            model_origin=origins[model],
+            task_origin=task_origin,
         )
         for model, seq_len, seed, lr in grid
     ]

@@ -16,19 +16,21 @@ import torch
 
 import models
 import tasks
+from bench.checkpoints import initial_model, save_checkpoint
 from bench.engines.job import Context
 from bench.measure.environment import environment
 from bench.measure.memory import PeakMemory, cap_address_space
 from bench.measure.seeds import make_generator, split_generator
 from bench.measure.timing import synchronize, timing_stats
 from bench.measure.torch_setup import configure_torch, failure_status
-from bench.store.checkpoints import initial_model, save_checkpoint
 from bench.store.files import RUNS_FILE, SCHEMAS
 from bench.sweep.plan import RunSpec
 from bench.train.budget import budget_record
 from bench.train.evaluate import evaluate, make_eval_set
 from bench.train.loop import TrainResult, train
+from models import plugins as model_plugins
 from models.base import parameter_split
+from tasks.plugins import relative_to
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class TrainingJob:
         return [identity_record(self.spec)]
 
     def measure(self, context: Context) -> list[dict]:
-        return [run_one(self.spec, fresh_process=context.fresh_process, progress=context.progress)]
+        with relative_to(self.spec.plugin_root):  # a plugin file named relative to where the sweep was started
+            return [run_one(self.spec, fresh_process=context.fresh_process, progress=context.progress)]
 
 
 def identity_record(spec: RunSpec) -> dict:
@@ -148,7 +151,17 @@ def prepared(spec: RunSpec, task: tasks.Task) -> tuple[torch.nn.Module, list, li
     return model, val_set, test_set
 
 
+def check_origins(spec: RunSpec) -> None:
+    """A plugin file changed since the sweep was planned would train under the old file's run key: refused."""
+    for kind, planned, now in (("model", spec.model_origin, model_plugins.origin(spec.model)),
+                               ("task", spec.task_origin, tasks.task_origin(spec.task))):  # fmt: skip
+        if planned != now:
+            name = spec.model if kind == "model" else spec.task
+            raise RuntimeError(f"{kind} {name} changed since the sweep was planned ({planned} -> {now}); run again")
+
+
 def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> dict:
+    check_origins(spec)
     task, memory = start(spec, fresh_process)
     model, val_set, test_set = prepared(spec, task)
     result = train(

@@ -14,7 +14,8 @@ CLI_ERRORS = [
     ],
     ("adding", "lstm.chrono=2", ["chrono", ">= 3"]),
     ("adding", "gru.chrono=50", ["unknown gru option 'chrono'"]),
-    ("adding", "rnn.layers=0", ["layers", ">= 1"]),
+    ("adding", "rnn.layers=0", ["layers", "between 1 and 64"]),
+    ("adding", "rnn.layers=10000", ["layers", "between 1 and 64", "10000"]),
 ]
 
 

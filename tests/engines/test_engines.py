@@ -197,3 +197,16 @@ def test_the_manifest_records_the_threads_each_worker_gets(tmp_path, cli, monkey
             "--no-progress", "--no-report"]  # fmt: skip  # no --threads: the 8 cores divided among 4 workers
     assert cli(argv) == 0
     assert latest_invocation(read_manifest(tmp_path / "out"))["determinism"]["threads"] == 2
+
+
+@pytest.mark.slow
+def test_a_plugin_file_loads_in_ray_workers_whose_working_directory_is_another(local_ray, tmp_path, cli, monkeypatch):
+    # Ray starts its workers in a folder of its own: the relative plugin path is read from where the sweep started.
+    (tmp_path / "my_model.py").write_text((ROOT / "examples" / "custom_model" / "my_model.py").read_text())
+    monkeypatch.chdir(tmp_path)
+    argv = four_runs(tmp_path / "ray", "--executor", "ray", "--cpus-per-run", "1")
+    argv[argv.index("lstm,gru")] = "gru,my_model.py:MyModel"
+    assert cli(argv) == 0
+    records = read_records(tmp_path / "ray")
+    assert [r["error"] for r in records] == [None] * 4
+    assert {r["model_origin"]["file"] for r in records if r["model"] != "gru"} == {"my_model.py"}

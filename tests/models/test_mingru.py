@@ -117,8 +117,8 @@ def test_the_core_layer_is_the_minimal_rnn(family):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"layers": 0}, "option layers must be >= 1"),
-        ({"expand": 0}, "option expand must be >= 1"),
+        ({"layers": 0}, "option layers must be between 1 and 64, got 0"),
+        ({"expand": 0}, "option expand must be between 1 and 16, got 0"),
         ({"path": "fft"}, "option path must be one of scan, log_scan, recurrence"),
     ],
 )

@@ -216,7 +216,7 @@ def test_gate_init_is_lstm_only(model, option):
         ("lstm", {"chrono": 2}, "chrono must be 0 .off. or a T_max >= 3"),
         ("lstm", {"chrono": -5}, "chrono"),
         ("lstm", {"chrono": 50, "forget_bias": 1.0}, "forget_bias and chrono cannot be combined"),
-        *[(model, {"layers": 0}, "layers must be >= 1") for model in RNN_FAMILIES],
+        *[(model, {"layers": 0}, "layers must be between 1 and 64, got 0") for model in RNN_FAMILIES],
         ("lstm", {"bidirectional": 1}, "bidirectional must be of type bool"),
     ],
     ids=str,

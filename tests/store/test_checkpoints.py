@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import models
+from bench.checkpoints import initial_model, initial_model_of, record_task, trained_model_of
 from bench.measure.seeds import split_generator
-from bench.store.checkpoints import initial_model, initial_model_of, record_task, trained_model_of
 from bench.store.files import CHECKPOINT_DIR
 from bench.store.jsonl import read_records
 from bench.train.evaluate import evaluate, make_eval_set

@@ -11,8 +11,9 @@ import pytest
 import models
 from bench.commands.gradients import GradientJob
 from bench.commands.sampling import plan_generation
+from bench.commands.source import load_speed_config
 from bench.commands.speed import plan_jobs
-from bench.config import load_config, load_speed_config
+from bench.config import load_config
 from bench.engines.job import failure_records
 from bench.report.document import ReportContext
 from bench.report.write import report_sections

@@ -87,6 +87,7 @@ FIRST_BATCH_SHA256 = {
     "selective_copying/delimited@1": "f96cda717e4f766f1a625dd7fa0aa088b672762a72bb0f73edc745b773cd60fb",
     "associative_recall/mqar-small@1": "a6d8a51fbaea2e593aed324ec4b5973ab109e9903d116e7348fee24de55ea1cf",
     "associative_recall/zoology@1": "41bdb41b6d6543ce57eea005066fd02c9719d8b53218d2ff27211bb36fe9322b",
+    "induction_heads/mamba@1": "65875a072494e723a9a3fe235deeb75fa5bc11447791a2af46b8b0b800cb70db",
 }
 
 

@@ -16,7 +16,7 @@ import torch
 import models
 import tasks
 from bench.measure.seeds import derive_seed
-from bench.store.files import CHECKPOINT_DIR
+from bench.store.files import CHECKPOINT_DIR  # the folder's layout: the store's names
 
 
 def initial_model(
