@@ -38,14 +38,18 @@ SOLVE_SHARE = 0.5  # "solves": a seed solves more often than not
 @dataclass(frozen=True)
 class Kind:
     """The models a claim speaks about: every trait of ``all_of`` and none of ``none_of``; or, where ``models``
-    is given (a recipe's row), the families named there."""
+    is given, the families named there; or, where ``labels`` is (a recipe's row), the cells of those labels (a
+    family with its options, in its sweep)."""
 
     name: str  # how the claim calls them, e.g. "a tanh RNN"
     all_of: tuple[str, ...] = ()
     none_of: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
 
-    def matches(self, model: str, traits: frozenset[str] | set[str]) -> bool:
+    def matches(self, model: str, traits: frozenset[str] | set[str], label: str | None = None) -> bool:
+        if self.labels:
+            return label in self.labels
         if self.models:
             return model in self.models
         return set(self.all_of) <= traits and not set(self.none_of) & traits

@@ -1,91 +1,88 @@
-"""A published comparison against ours: for each published row, what it says (solved or not, at the baseline or
-below it) against what our interval over seeds says, at each length we ran.
+"""A recipe's published rows judged by the verdict engine, as claims (``bench.analysis.verdicts``).
 
-A row *agrees* when our whole 95% interval (3 seeds or more) says what the published number says,
-*disagrees* when it says the opposite, and is *unclear* otherwise (the interval straddles the line, or too
-few seeds). The recipe's verdict: *contradicted* if a row disagrees, *confirmed* if every row with a
-published number agrees, *unclear* otherwise, *not measured* without a comparable row.
+Each published row becomes a ``Claim`` about the family that stands for the paper's row, in its sweep: a row that
+says *solved* is a ``solves`` claim, *not solved* ``does_not_solve``, *baseline* ``stays_at_baseline`` and *learns*
+``learns``. The records of all the recipe's sweeps are judged together, so a model of one sweep (chrono's LSTM)
+is a positive control for another's (the standard LSTM) wherever their budgets are equal; runs of different
+budgets are still never compared. A row without a published number is a positive control: it is shown, and used
+as a control, but not judged. Beside the rows, the published outcomes (``bench.analysis.claims``) that speak about
+the recipe's task are judged on the same cells (a "far below" needs its gap there).
+
+The recipe's verdict: *budget too small to test this claim* where a control row did not solve on every planned
+seed; else *confirmed* where every row confirms, *contradicted* where a row contradicts after Holm's correction
+over the rows, *unclear* otherwise, *not measured* where no row's model ran.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from bench.analysis.claims import BASELINE_BAND
-from bench.analysis.facts import TaskFacts
-from bench.analysis.statistics import MIN_SEEDS
+from bench.analysis import significance as sig
+from bench.analysis.claims import CLAIMS, GRADIENT_CHECKS, Claim, Kind
+from bench.analysis.verdicts import Cell, build_cells, judge, verdict_row
 
-OPPOSITE = {"solved": "not solved", "not solved": "solved", "baseline": "learns", "learns": "baseline"}
-
-
-def says(task: TaskFacts, low: float, high: float, baseline: float) -> set[str]:
-    """What an interval of the metric says for sure: a subset of solved, not solved, baseline, learns."""
-    bar = task.solved_threshold
-    found = set()
-    if task.higher_is_better:
-        found |= {"solved"} if low >= bar else {"not solved"} if high < bar else set()
-        band = baseline + BASELINE_BAND * (1 - baseline)
-        found |= {"baseline"} if high <= band else {"learns"} if low > band else set()
-    else:
-        found |= {"solved"} if high < bar else {"not solved"} if low >= bar else set()
-        band = (1 - BASELINE_BAND) * baseline
-        found |= {"baseline"} if low >= band else {"learns"} if high < band else set()
-    return found
+CHECK_OF = {"solved": "solves", "not solved": "does_not_solve", "baseline": "stays_at_baseline", "learns": "learns"}
+TOO_SMALL = "budget too small to test this claim"
 
 
-def comparison_rows(published: list[dict], cells: dict[str, pd.DataFrame], facts: dict[str, TaskFacts]) -> pd.DataFrame:
-    """One row per published entry and length run: published value and what it says, ours, and the agreement.
-    ``cells`` and ``facts`` are per sweep label (``""`` for a recipe of one sweep)."""
-    rows = []
+def tagged_records(runs_by_sweep: dict[str, list[dict]]) -> list[dict]:
+    """Every sweep's records, each marked with its sweep's label (``recipe_sweep``)."""
+    return [{**record, "recipe_sweep": label} for label, runs in runs_by_sweep.items() for record in runs]
+
+
+def row_claim(recipe: str, row: dict, source: str, labels: tuple[str, ...]) -> Claim:
+    """A published row as a claim about the cells ``labels`` (its family, in its sweep)."""
+    sweep = f" [{row['sweep']}]" if row.get("sweep") else ""
+    where = f" ({row['where']})" if row.get("where") else ""
+    return Claim(f"{recipe}:{row['model']}{sweep}", f"{row['model']}{sweep}: {row['expect']}, {row['value']}{where}",
+                 source, row.get("note", ""), CHECK_OF[row["expect"]], Kind(row["model"], labels=labels))  # fmt: skip
+
+
+def _labels(cells: list[Cell], model: str, sweep: str) -> tuple[str, ...]:
+    return tuple(sorted({c.model for c in cells if c.family == model and (not sweep or c.sweep == sweep)}))
+
+
+def recipe_verdicts(recipe: str, source: str, published: list[dict], runs_by_sweep: dict[str, list[dict]]) -> dict:
+    """The rows' verdicts, the published outcomes' on the same cells, the controls, and the recipe's verdict."""
+    cells = build_cells(tagged_records(runs_by_sweep))
+    rows, controls = [], []
     for entry in published:
-        label, task = entry.get("sweep", ""), facts.get(entry.get("sweep", ""))
-        sweep_cells = cells.get(label, pd.DataFrame())
-        ran = sweep_cells[sweep_cells["model"] == entry["model"]] if not sweep_cells.empty else sweep_cells
-        if ran.empty:
-            rows.append(_row(entry, None, None, "not measured"))
+        labels = _labels(cells, entry["model"], entry.get("sweep", ""))
+        if entry.get("expect") is None:
+            controls += [c for c in cells if c.model in labels]
             continue
-        for _, cell in ran.iterrows():
-            rows.append(_row(entry, cell, task, _agreement(entry.get("expect"), cell, task)))
-    return pd.DataFrame(rows)
+        claim = row_claim(recipe, entry, source, labels)
+        by_setting: dict[str, list[Cell]] = {}
+        for cell in cells:
+            by_setting.setdefault(cell.setting, []).append(cell)
+        sweep = entry.get("sweep", "")
+        for setting, group in by_setting.items():
+            if any(c.model in labels and (not sweep or c.sweep == sweep) for c in group):
+                rows.append(verdict_row(claim, judge(claim, group), group[0].variant, setting))
+        if not labels:
+            rows.append(verdict_row(claim, judge(claim, []), "", "not run"))
+    outcomes = _outcomes(cells)
+    return {"rows": pd.DataFrame(rows), "outcomes": pd.DataFrame(outcomes), "controls": controls,
+            "verdict": _recipe_verdict(rows, controls)}  # fmt: skip
 
 
-def _agreement(expect: str | None, cell: pd.Series, task: TaskFacts) -> str:
-    if expect is None:
-        return "no published number"
-    if cell.get("n_finished", cell.get("n_seeds", 0)) == 0 or pd.isna(cell["metric_mean"]):
+def _outcomes(cells: list[Cell]) -> list[dict]:
+    from bench.analysis.verdicts import judge_cells
+
+    claims = [c for c in CLAIMS if c.check not in GRADIENT_CHECKS]
+    return [r for r in judge_cells(cells, claims) if r["verdict"] != "not measured"]
+
+
+def _recipe_verdict(rows: list[dict], controls: list[Cell]) -> str:
+    short = [c for c in controls if c.n_solved < c.n_planned]
+    if short:
+        numbers = "; ".join(c.describe() for c in short)
+        return f"{TOO_SMALL} (the positive control did not solve on every seed: {numbers})"
+    measured = [r for r in rows if r["verdict"] != "not measured"]
+    if not measured:
         return "not measured"
-    if cell["n_seeds"] < MIN_SEEDS or pd.isna(cell.get("metric_low")):
-        return "unclear"
-    found = says(task, cell["metric_low"], cell["metric_high"], cell["baseline"])
-    return "agrees" if expect in found else "disagrees" if OPPOSITE[expect] in found else "unclear"
-
-
-def _row(entry: dict, cell: pd.Series | None, task: TaskFacts | None, agreement: str) -> dict:
-    ours = "-"
-    if cell is not None and cell.get("n_finished", cell.get("n_seeds", 0)) > 0:
-        spread = (f" [{cell['metric_low']:.3g}, {cell['metric_high']:.3g}]" if pd.notna(cell.get("metric_low"))
-                  else f" (seeds {cell['metric_values']})")  # fmt: skip
-        solved, planned = int(cell.get("n_solved", cell.get("solved", 0))), int(cell.get("n_planned", cell["n_seeds"]))
-        ours = f"{cell['metric_mean']:.3g}{spread}, {solved}/{planned} solved"
-    elif cell is not None:
-        ours = cell["statuses"]
-    return {
-        "sweep": entry.get("sweep", ""),
-        "model": entry["model"],
-        "published": entry.get("value", "-"),
-        "says": entry.get("expect") or "-",
-        "T": int(cell["seq_len"]) if cell is not None else None,
-        "ours": f"{task.metric} {ours}" if task is not None and cell is not None else ours,
-        "agreement": agreement,
-        "note": entry.get("note", ""),
-    }
-
-
-def recipe_verdict(rows: pd.DataFrame) -> str:
-    compared = [a for a in rows.get("agreement", []) if a not in ("no published number",)]
-    if not compared or set(compared) == {"not measured"}:
-        return "not measured"
-    if "disagrees" in compared:
+    if sig.any_of([r["p_contradict"] for r in measured]) <= sig.ALPHA:
         return "contradicted"
-    measured = [a for a in compared if a != "not measured"]
-    return "confirmed" if measured and all(a == "agrees" for a in measured) else "unclear"
+    if all(r["verdict"] == "confirmed" for r in measured) and len(measured) == len(rows):
+        return "confirmed"
+    return "unclear"

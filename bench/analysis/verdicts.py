@@ -67,6 +67,7 @@ class Cell:
     finished: list[bool] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     longer: dict[int, list[float]] = field(default_factory=dict)  # --eval-lengths: length -> each seed's metric
+    sweep: str = ""  # the recipe's sweep the runs came from (bench.analysis.replication), else empty
 
     @property
     def n_planned(self) -> int:
@@ -132,6 +133,7 @@ def _cell(runs: list[dict], lr: float | None) -> Cell:
         traits=frozenset(traits if isinstance(traits, list) else str(traits or "").split(",")) - {""},
         seq_len=int(first["seq_len"]), higher_is_better=bool(first.get("higher_is_better", False)),
         threshold=_num(first.get("solved_threshold")), baseline=_baseline(runs, metric), lr=lr, lrs=lrs,
+        sweep=str(first.get("recipe_sweep", "")),
     )  # fmt: skip
     for seed in sorted({int(r["seed"]) for r in runs}):
         at_rate = [r for r in runs if int(r["seed"]) == seed and (lr is None or _num(r.get("lr")) == lr)]
@@ -249,7 +251,7 @@ def _models(cells: list[Cell], kind: Kind, exclude: set[str] = frozenset()) -> d
     """model -> length -> cell, for the models of ``kind`` that ran (at least one seed planned)."""
     found: dict[str, dict[int, Cell]] = {}
     for cell in cells:
-        if cell.model not in exclude and kind.matches(cell.family, cell.traits) and cell.n_planned:
+        if cell.model not in exclude and kind.matches(cell.family, cell.traits, cell.model) and cell.n_planned:
             found.setdefault(cell.model, {})[cell.seq_len] = cell
     return found
 
@@ -452,7 +454,7 @@ def _share_effect(subjects: dict[str, dict[int, Cell]]) -> tuple:
 def judge_degrades(claim: Claim, cells: list[Cell]) -> Judgement:
     """Each model of the kind, trained at T: its metric at T against at the longest length tested (paired by
     seed), needing a drop of at least the claim's gap."""
-    subjects = [c for c in cells if claim.subject.matches(c.family, c.traits) and c.longer]
+    subjects = [c for c in cells if claim.subject.matches(c.family, c.traits, c.model) and c.longer]
     if not subjects:
         return not_measured(f"needs --eval-lengths and {claim.subject.name}")
     confirms, contradicts, reasons, needed, effects = [], [], [], [], []

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.analysis.cells import cell_summary
-from bench.analysis.facts import task_facts
-from bench.analysis.replication import comparison_rows, recipe_verdict
+from bench.analysis.replication import recipe_verdicts
 from bench.report.document import Section
 from bench.report.render import render_markdown
 from bench.store.folder import ResultsFolder
@@ -17,23 +15,19 @@ from bench.store.replication import read_replication
 REPLICATION_MD = "replication.md"
 
 
-def replication_table(out_dir: Path) -> tuple[dict, pd.DataFrame]:
-    """The recipe's description and one row per published entry and length, from the folder alone."""
+def replication_table(out_dir: Path) -> tuple[dict, dict]:
+    """The recipe's description and its judgement (``bench.analysis.replication.recipe_verdicts``), from the folder
+    alone."""
     description = read_replication(out_dir)
     if description is None:
-        return {}, pd.DataFrame()
-    cells, facts = {}, {}
-    for sweep in description["sweeps"]:
-        folder = out_dir / sweep["folder"]
-        runs = pd.DataFrame(ResultsFolder(folder).runs())
-        if not runs.empty:
-            cells[sweep["label"]] = cell_summary(runs)
-            facts[sweep["label"]] = task_facts(runs, description["task"])
-    return description, comparison_rows(description["published"], cells, facts)
+        return {}, {}
+    runs = {sweep["label"]: ResultsFolder(out_dir / sweep["folder"]).runs() for sweep in description["sweeps"]}
+    judged = recipe_verdicts(description["name"], description["source"], description["published"], runs)
+    return description, judged
 
 
 def replication_section(out_dir: Path) -> Section | None:
-    description, rows = replication_table(out_dir)
+    description, judged = replication_table(out_dir)
     if not description:
         return None
     settings = description["scale_settings"]
@@ -43,14 +37,29 @@ def replication_section(out_dir: Path) -> Section | None:
     text = (
         f"**{description['name']}**, {description['source']}: {description['claim']}. Published setting: "
         f"{description['setting']}. Here, at the {description['scale']} scale: {budget}."
-        + (f" What the small scale shrinks, and why the claim should survive: {description['shrunk']}"
-           if description["scale"] == "small" else "")  # fmt: skip
-        + f"\n\nVerdict: **{recipe_verdict(rows)}**. A row agrees when our whole 95% interval over seeds says what "
-        "the published number says (solved or not; at the memoryless baseline, within 10% of the way to perfect, "
-        "or below it), disagrees when it says the opposite, and is unclear otherwise."
+        + (f" The small scale: {description['shrunk']}" if description["scale"] == "small" else "")
+        + f"\n\nVerdict: **{judged['verdict']}**. Each published row is a claim judged by the verdict engine "
+        "(docs/verdicts.md): *solved* by an exact binomial test that a seed solves more often than not, *not "
+        "solved* by its mirror where a positive control solves in the same budget, *baseline* by an equivalence "
+        "test within 10% of the way from the baseline to perfect beside a control that solves more often, *learns* "
+        "by a one-sided test past that band. A row without a published number is a positive control: where it did "
+        "not solve on every seed, the budget is too small to test the claim and the recipe says so."
     )
-    shown = rows.loc[:, [c for c in rows.columns if (rows[c].astype(str) != "").any()]]  # no empty sweep or note
-    return Section(f"Replication: {description['name']}", text, tables=[("", shown)])
+    tables = []
+    if not judged["rows"].empty:
+        tables.append(("Published rows", _shown(judged["rows"])))
+    if judged["controls"]:
+        controls = pd.DataFrame([{"control": c.model, "T": c.seq_len, "solved": f"{c.n_solved}/{c.n_planned}",
+                                  "finished": c.n_finished} for c in judged["controls"]])  # fmt: skip
+        tables.append(("Positive controls (no published number)", controls))
+    if not judged["outcomes"].empty:
+        tables.append(("Published outcomes on the same cells", _shown(judged["outcomes"])))
+    return Section(f"Replication: {description['name']}", text, tables=tables)
+
+
+def _shown(rows: pd.DataFrame) -> pd.DataFrame:
+    shown = rows.assign(p=rows["p_value"].map(lambda p: "" if pd.isna(p) else f"{p:.2g}"))
+    return shown[["claim", "verdict", "p", "reason"]]
 
 
 def write_replication_report(out_dir: Path) -> Path | None:

@@ -13,7 +13,7 @@ from bench.report.write import SUMMARY_CSV
 def test_the_chosen_learning_rate_is_the_best_on_validation(report):
     cells = pd.read_csv(report / SUMMARY_CSV)
     lstm_8 = cells[(cells["model"] == "lstm") & (cells["seq_len"] == 8)].iloc[0]
-    assert str(lstm_8["chosen_lrs"]) == "0.01"
+    assert str(lstm_8["chosen_lr"]) == "0.01"
     assert lstm_8["metric_mean"] == pytest.approx(0.005)
     assert lstm_8["n_seeds"] == 2 and lstm_8["solved_frac"] == 1.0
 

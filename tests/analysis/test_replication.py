@@ -1,62 +1,51 @@
-"""A published row against ours: what an interval says for sure, and when a row agrees, disagrees or is unclear."""
+"""A recipe's published rows judged by the verdict engine: rows as claims, controls from the same budget, a control
+that did not solve makes the budget too small, and the recipe's verdict over its rows."""
 
 from __future__ import annotations
 
-import math
+from bench.analysis.replication import TOO_SMALL, recipe_verdicts
+from tests.analysis.test_verdicts import AT_BASELINE, CHANCE, RECALLED, SOLVED, runs
 
-import pandas as pd
-import pytest
-
-from bench.analysis.facts import TaskFacts
-from bench.analysis.replication import comparison_rows, recipe_verdict, says
-from bench.analysis.statistics import mean_interval
-
-ADDING = TaskFacts("adding", "adding/tcn@1", "loss", False, "MSE < 0.01", 0.01, {})
-COPYING = TaskFacts("copying", "copying/tcn@1", "loss", False, "recall accuracy >= 0.99", 0.99, {})
-RECALL = TaskFacts("selective_copying", "selective_copying/mamba@2", "accuracy", True, "recall accuracy >= 0.99",
-                   0.99, {})  # fmt: skip
+TCN_ADDING = [{"model": "rnn", "expect": "baseline", "value": "0.177"},
+              {"model": "gru", "expect": "solved", "value": "5.3e-5"}]  # fmt: skip
+TCN_COPYING = [{"model": "lstm", "expect": "baseline", "value": "0.0204"}, {"model": "ssm", "expect": None}]
 
 
-@pytest.mark.parametrize(("task", "low", "high", "baseline", "expected"), [
-    (ADDING, 1e-5, 2e-4, 1 / 6, {"solved", "learns"}),
-    (ADDING, 0.160, 0.170, 1 / 6, {"not solved", "baseline"}),
-    (ADDING, 0.02, 0.08, 1 / 6, {"not solved", "learns"}),
-    (ADDING, 0.005, 0.16, 1 / 6, set()),  # straddles both lines: says nothing for sure
-    (RECALL, 0.995, 1.0, 1 / 14, {"solved", "learns"}),
-    (RECALL, 0.06, 0.08, 1 / 14, {"not solved", "baseline"}),
-    (RECALL, 0.2, 0.3, 1 / 14, {"not solved", "learns"}),  # past 10% of the way from chance (0.071) to 1
-])  # fmt: skip
-def test_what_an_interval_says(task, low, high, baseline, expected):
-    assert says(task, low, high, baseline) == expected
+def judged(published: list[dict], records: dict[str, list[dict]]) -> dict:
+    return recipe_verdicts("recipe", "a paper", published, records)
 
 
-def cell(model: str, values: list[float], baseline: float = 1 / 6, seq_len: int = 200) -> dict:
-    interval = mean_interval(values)
-    return {"model": model, "seq_len": seq_len, "n_seeds": len(values), "metric_mean": sum(values) / len(values),
-            "metric_low": interval.low if interval else math.nan,
-            "metric_high": interval.high if interval else math.nan,
-            "metric_values": ", ".join(map(str, values)), "baseline": baseline, "statuses": "ok 3",
-            "solved": sum(v < 0.01 for v in values)}  # fmt: skip
+def test_every_row_confirmed_confirms_the_recipe() -> None:
+    found = judged(TCN_ADDING, {"": runs("adding", "rnn", 200, AT_BASELINE) + runs("adding", "gru", 200, SOLVED)})
+    assert found["rows"]["verdict"].tolist() == ["confirmed", "confirmed"] and found["verdict"] == "confirmed"
 
 
-PUBLISHED = [{"model": "rnn", "expect": "baseline", "value": "0.177"}, {"model": "gru", "expect": "solved",
-             "value": "5.3e-5"}, {"model": "ssm", "expect": None, "note": "a control"}]  # fmt: skip
+def test_a_row_that_solves_where_the_paper_says_baseline_contradicts() -> None:
+    found = judged(TCN_ADDING, {"": runs("adding", "rnn", 200, SOLVED) + runs("adding", "gru", 200, SOLVED)})
+    assert found["rows"]["verdict"].tolist()[0] == "contradicted" and found["verdict"] == "contradicted"
 
 
-@pytest.mark.parametrize(("rnn", "gru", "agreements", "verdict"), [
-    ([0.165, 0.167, 0.166], [1e-4, 2e-4, 1.5e-4], ["agrees", "agrees"], "confirmed"),
-    ([0.165, 0.167, 0.166], [0.16, 0.17, 0.165], ["agrees", "disagrees"], "contradicted"),
-    ([0.165, 0.167, 0.166], [1e-4, 0.17, 1.5e-4], ["agrees", "unclear"], "unclear"),  # one seed failed
-    ([0.166], [1e-4], ["unclear", "unclear"], "unclear"),  # one seed: no interval
-])  # fmt: skip
-def test_rows_and_the_recipe_verdict(rnn, gru, agreements, verdict):
-    cells = {"": pd.DataFrame([cell("rnn", rnn), cell("gru", gru), cell("ssm", [1e-3, 2e-3, 1e-3])])}
-    rows = comparison_rows(PUBLISHED, cells, {"": ADDING})
-    assert rows["agreement"].tolist() == [*agreements, "no published number"]
-    assert recipe_verdict(rows) == verdict
-    assert rows["published"].tolist()[:2] == ["0.177", "5.3e-5"]
+def test_an_untrained_sweep_with_a_control_that_fails_is_too_small_to_test() -> None:
+    found = judged(TCN_COPYING, {"": runs("copying", "lstm", 200, CHANCE) + runs("copying", "ssm", 200, CHANCE)})
+    assert found["verdict"].startswith(TOO_SMALL)
 
 
-def test_a_model_that_did_not_run_is_not_measured():
-    rows = comparison_rows(PUBLISHED[:1], {"": pd.DataFrame([cell("gru", [1e-4] * 3)])}, {"": ADDING})
-    assert rows["agreement"].tolist() == ["not measured"] and recipe_verdict(rows) == "not measured"
+def test_a_baseline_row_confirms_only_beside_a_control_that_solves() -> None:
+    found = judged(TCN_COPYING, {"": runs("copying", "lstm", 200, CHANCE) + runs("copying", "ssm", 200, RECALLED)})
+    assert found["verdict"] == "confirmed"
+    alone = judged(TCN_COPYING[:1], {"": runs("copying", "lstm", 200, CHANCE)})
+    assert alone["verdict"] == "unclear" and "no positive control" in alone["rows"]["reason"].iloc[0]
+
+
+def test_a_model_of_one_sweep_controls_another_in_the_same_budget() -> None:
+    chrono = [{**r, "model_options": {"chrono": 300}} for r in runs("copying", "lstm", 200, RECALLED)]
+    standard = [{**r, "model_options": {"chrono": 0}} for r in runs("copying", "lstm", 200, CHANCE)]
+    rows = [{"model": "lstm", "expect": "baseline", "value": "plateau", "sweep": "standard"},
+            {"model": "lstm", "expect": "learns", "value": "below", "sweep": "chrono"}]  # fmt: skip
+    found = judged(rows, {"standard": standard, "chrono": chrono})
+    assert found["rows"]["verdict"].tolist() == ["confirmed", "confirmed"]
+
+
+def test_a_row_whose_model_did_not_run_is_not_measured() -> None:
+    found = judged(TCN_ADDING[1:], {"": runs("adding", "rnn", 200, AT_BASELINE)})
+    assert found["verdict"] == "not measured"
