@@ -69,7 +69,7 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
         raise ConfigError(f"preset: {unknown_name('preset', preset, PRESETS)}")
     task = given.get("task", file_values.get("task"))
     variant = given.get("variant", file_values.get("variant"))
-    merged = {k: v for k, v in PRESETS[preset].items() if k not in ("lengths", "task_params")}
+    merged = {k: v for k, v in PRESETS[preset].items() if k not in ("lengths", "task_params", "workers")}
     if isinstance(task, str) and task in tasks.TASKS:  # any other value is reported by the field's validation
         merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
         if variant is None or variant in tasks.task_variants(task):
@@ -80,6 +80,10 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
     merged.update(given)
     if "model_options" in given and isinstance(file_values.get("model_options"), dict):
         merged["model_options"] = _merge_options(file_values["model_options"], given["model_options"])
+    if "workers" not in merged and merged.get("executor", "subprocess") == "subprocess":
+        # the preset's runs at a time, for this machine's processes only: a cluster engine or the inline executor
+        # (tests) sets its own
+        merged["workers"] = PRESETS[preset].get("workers")
     config = validated(SweepConfig, merged)
     check_writable(config.out_dir)
     return config
