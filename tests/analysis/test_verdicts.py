@@ -100,6 +100,9 @@ CASES = [
     ("8-a-two-seed-rival-is-tested", runs("associative_recall", "transformer", 64, RECALLED)
      + runs("associative_recall", "lstm", 64, [0.02] * 5) + runs("associative_recall", "mamba", 64, [0.999, 0.2]),
      "recall-attention-ahead", "unclear"),
+    ("8-a-wide-rival-is-not-ignored", runs("associative_recall", "transformer", 64, RECALLED)
+     + runs("associative_recall", "lstm", 64, [0.5, 0.51, 0.5, 0.49, 0.5])
+     + runs("associative_recall", "ssm", 64, [0.99, 0.0, 0.995, 0.02, 0.3]), "recall-attention-ahead", "unclear"),
     ("8-ahead-of-every-rival", runs("associative_recall", "transformer", 64, RECALLED)
      + runs("associative_recall", "lstm", 64, [0.02, 0.03, 0.025, 0.02, 0.03])
      + runs("associative_recall", "ssm", 64, [0.3, 0.35, 0.32, 0.31, 0.33]), "recall-attention-ahead", "confirmed"),
