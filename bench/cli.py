@@ -397,4 +397,5 @@ def do_report(dirs: list[Path], figures: bool = True) -> None:
 
 
 def _written(report_md: Path) -> None:
-    print(f"Report: {report_md} and {report_md.with_name(REPORT_HTML)}")
+    html = report_md.with_name(REPORT_HTML)
+    print(f"Report: {report_md}" + (f" and {html}" if html.exists() and report_md.name != "replication.md" else ""))

@@ -74,6 +74,8 @@ class Claim:
     gap: float = 0.0  # ahead: the metric gap it needs; degrades: the drop it needs
     band: float = BASELINE_BAND  # stays_at_baseline, learns: the equivalence band (fraction of the way to perfect)
     share: float = SOLVE_SHARE  # solves, does_not_solve: the solve probability it is read against
+    control: str = "solves"  # stays_at_baseline: what shows the budget suffices: a control that "solves" more often,
+    # or one that "learns" (its gain over the baseline beats the subject's by the band)
     effect: str = ""  # where the effect size comes from
 
     def __post_init__(self) -> None:

@@ -21,6 +21,7 @@ from bench.report.failures import failures_section, unreadable_section
 from bench.report.gradients import gradients_section
 from bench.report.provenance import provenance_section
 from bench.report.render import render_html, render_markdown
+from bench.report.replication import write_replication_report
 from bench.report.runs import (
     budget_section,
     configuration_section,
@@ -33,6 +34,7 @@ from bench.report.speed import speed_section
 from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
 from bench.store.folder import ResultsFolder
 from bench.store.records import with_facts
+from bench.store.replication import read_replication
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
@@ -42,10 +44,18 @@ VERDICTS_CSV = "verdicts.csv"
 
 
 def write_reports(out_dirs: list[Path], model_order: list[str] | None = None, figures: bool = True) -> list[Path]:
-    """Check every folder first, so a bad one among several writes nothing at all."""
+    """Check every folder first, so a bad one among several writes nothing at all. A replication's folder
+    (replicate's replication.json) gets its replication.md, judged again, and its own report where it holds runs."""
     for out_dir in out_dirs:
-        _check_has_results(out_dir)
-    return [write_report(out_dir, model_order, figures) for out_dir in out_dirs]
+        if read_replication(out_dir) is None:
+            _check_has_results(out_dir)
+    written = []
+    for out_dir in out_dirs:
+        if read_replication(out_dir) is not None:
+            written.append(write_replication_report(out_dir))
+        if ResultsFolder(out_dir).holds_results():
+            written.append(write_report(out_dir, model_order, figures))
+    return [path for path in written if path is not None]
 
 
 def write_report(out_dir: Path, model_order: list[str] | None = None, figures: bool = True) -> Path:
