@@ -58,13 +58,13 @@ def load_replicate_config(cli: dict[str, Any]) -> ReplicateConfig:
 
 
 def recipe_sweeps(config: ReplicateConfig) -> list[tuple[str, SweepConfig]]:
-    """(label, the sweep's config) for each sweep of the recipe at the config's scale; a recipe of several sweeps
-    puts each in a folder of its own under the replication's folder. The training recipe (optimiser, schedule,
-    clipping) is the scale's: the paper's at both scales."""
+    """(label, the sweep's config) for each sweep of the recipe at the config's scale; a named sweep goes in a
+    folder of its own under the replication's folder (as replication.json says). The training recipe (optimiser,
+    schedule, clipping) is the scale's: the paper's at both scales."""
     recipe = config.recipe
     sweeps = []
     for sweep in recipe_sweeps_at(recipe, config.scale):
-        out = config.out_dir / sweep.label if len(recipe.sweeps) > 1 else config.out_dir
+        out = config.out_dir / sweep.label if sweep.label else config.out_dir  # the folder replication.json names
         values = {"task": recipe.task, "variant": recipe.variant, "device": config.device, "out": out,
                   "executor": config.executor, "numerics": config.numerics, "report": config.report,
                   "pack": config.pack, **sweep_values(recipe, sweep, config.scale),
