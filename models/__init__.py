@@ -93,7 +93,7 @@ MODELS: dict[str, Family] = {
         MambaOptions,
         MambaBackbone,
         MambaBackbone.width_multiple,
-        "Mamba: selective SSM (S6) with conv and gate, parallel scan",
+        "Mamba: selective SSM (S6) with conv and gate, fused scan",
         frozenset({"ssm", "selective", "gated", "fixed_state", "linear_recurrence"}),
         default=False,  # named with --models
     ),

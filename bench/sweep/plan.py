@@ -18,6 +18,7 @@ import tasks
 from bench.config.run import SweepConfig
 from bench.store.files import CHECKPOINT_DIR, RUN_KEY_VERSION
 from bench.train.budget import Budget
+from models.base import keyed_options
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class RunSpec:
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
         if not self.eval_lengths:  # absent rather than empty: runs without them keep the keys they had
             del fields["eval_lengths"]
+        # An option that picks an implementation of the same map (models.base.implementation) is hashed at a
+        # fixed value, as the numerics are left out: a faster kernel does not make finished runs new.
+        if self.model in models.MODELS:
+            fields["model_options"] = keyed_options(models.MODELS[self.model].options, self.model_options)
         return {**fields, **dataclasses.asdict(self.budget)}
 
 

@@ -68,3 +68,20 @@ def test_a_sweep_never_plans_a_run_twice(field, repeated, distinct):
 def test_runs_without_eval_lengths_keep_their_keys():
     spec = plan(load_config(flags(task="adding", lengths="10")))[0]
     assert "eval_lengths" not in spec.identity()
+
+
+def test_an_implementation_option_is_recorded_but_hashed_at_one_value():
+    # Mamba's path picks how S6 is computed, not what: every path plans under one key, the key of the path
+    # the runs before the fused core were made with, while each spec keeps the path it asked for.
+    def mamba(**options):
+        config = {"task": "adding", "models": "mamba", "lengths": "8", "model_options": {"mamba": options}}
+        return plan(load_config(config))[0]
+
+    keys, paths = set(), []
+    for path in ("fused", "recurrence"):
+        spec = mamba(path=path)
+        keys.add(spec.run_key)
+        paths.append(spec.model_options["path"])
+        assert spec.identity()["model_options"]["path"] == "scan"
+    assert len(keys) == 1 and paths == ["fused", "recurrence"]
+    assert mamba(layers=1).run_key not in keys  # an option that changes the map still changes the key
