@@ -183,7 +183,7 @@ class MambaMixer(nn.Module):
 class MambaBlock(nn.Module):
     def __init__(self, width: int, options: MambaOptions):
         super().__init__()
-        self.norm = nn.RMSNorm(width)
+        self.norm = nn.RMSNorm(width, eps=1e-5)  # the reference's eps (torch's default is float32's machine eps)
         self.mixer = MambaMixer(width, options)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

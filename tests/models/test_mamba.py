@@ -131,6 +131,11 @@ def test_the_papers_initialisation():
     assert layer.dt_proj.weight.abs().max() <= layer.rank**-0.5
 
 
+def test_the_block_norm_has_the_references_eps():
+    model, _ = build("mamba", "copying")
+    assert {block.norm.eps for block in model.backbone.blocks} == {1e-5}
+
+
 def test_only_a_d_and_the_dt_bias_escape_weight_decay():
     model, _ = build("mamba", "copying", layers=1)
     exempt = {name for name, p in model.named_parameters() if getattr(p, "_no_weight_decay", False)}
