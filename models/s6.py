@@ -36,6 +36,9 @@ from einops import rearrange
 CHUNK_ELEMENTS = 2**19
 
 
+# torch.compile would unroll the loops over time into a graph of thousands of nodes: the core stays eager, and
+# what surrounds it (projections, conv, gates) compiles.
+@torch.compiler.disable
 def s6(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """``y_t = C_t . h_t`` of the S6 recurrence, (B, L, I) from x and Delta (B, L, I), A (I, N), B and C (B, L, N)."""
     steps = max(1, CHUNK_ELEMENTS // (x.shape[0] * A.numel()))  # T: a chunk's (T, B, I, N) near CHUNK_ELEMENTS

@@ -165,6 +165,7 @@ class RunRecord(Record):
     threads: Positive | None = None
     concurrent_runs: Positive | None = None
     numerics_in_effect: str | None = None
+    compiled: bool | None = None  # run --compile; absent before
     git_sha: str | None = None
     git_dirty: bool | None = None
 
@@ -232,6 +233,7 @@ class SpeedRow(Record):
     cpu_count: Positive | None = None
     cpu_capability: str | None = None
     gpu_name: str | None = None
+    compiled: bool | None = None  # speed --compile (training rows); absent before
     precision: str | None = None
     git_sha: str | None = None
     git_dirty: bool | None = None

@@ -40,6 +40,7 @@ class RunSpec:
     memory_limit_mb: int | None = None
     concurrent_runs: int = 1  # runs in flight at most, this one included: concurrent runs share the machine
     numerics: str = "portable"  # CPU kernel paths (bench.measure.numerics): recorded, not part of the key
+    compiled: bool = False  # forward and backward through torch.compile: the same map, recorded, not in the key
     checkpoint_dir: str | None = None  # where the final weights go (absolute: a cluster job's folder may differ)
     run_key: str = field(init=False)
 
@@ -50,7 +51,7 @@ class RunSpec:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
         where = {
             "device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "checkpoint_dir", "run_key",
-            "numerics",
+            "numerics", "compiled",
             "budget",  # flattened below
         }  # fmt: skip
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
@@ -107,6 +108,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             memory_limit_mb=config.memory_limit_mb,
             concurrent_runs=config.max_workers,
             numerics=config.numerics,
+            compiled=config.compile,
             checkpoint_dir=str((config.out_dir / CHECKPOINT_DIR).resolve()) if config.checkpoints else None,
         )
         for model, seq_len, seed, lr in grid

@@ -42,7 +42,7 @@ def test_run_key_is_a_stable_sha256():
 
 
 @pytest.mark.parametrize("change, same", [({"lr": 0.5}, False), ({"seed": 7}, False), ({"device": "cuda"}, True),
-                                          ({"threads": 3}, True)])  # fmt: skip
+                                          ({"threads": 3}, True), ({"compiled": True}, True)])  # fmt: skip
 def test_run_key_follows_what_is_computed_not_where(change, same):
     spec = tiny_plan()[0]
     assert (dataclasses.replace(spec, **change).run_key == spec.run_key) is same
@@ -85,3 +85,11 @@ def test_an_implementation_option_is_recorded_but_hashed_at_one_value():
         assert spec.identity()["model_options"]["path"] == "scan"
     assert len(keys) == 1 and paths == ["fused", "recurrence"]
     assert mamba(layers=1).run_key not in keys  # an option that changes the map still changes the key
+
+
+def test_compile_is_placement_and_refused_with_pack():
+    config = {"task": "adding", "models": "lstm", "lengths": "8"}
+    eager, compiled = (plan(load_config({**config, "compile": flag}))[0] for flag in (False, True))
+    assert compiled.compiled and not eager.compiled and compiled.run_key == eager.run_key
+    with pytest.raises(ConfigError, match="compile: packed training"):
+        load_config({"task": "adding", "models": "mingru", "lengths": "8", "compile": True, "pack": True})
