@@ -84,6 +84,8 @@ class MambaOptions:
             raise ValueError(
                 f"mamba options dt_min and dt_max must satisfy 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}"
             )
+        if self.path == "scan":  # the parallel scan's name: records made with it rebuild (their weights are the same)
+            object.__setattr__(self, "path", "fused")
         if self.path not in PATHS:
             raise ValueError(f"mamba option path must be one of {', '.join(PATHS)}; got {self.path!r}")
 

@@ -193,6 +193,14 @@ def test_options_are_checked(options, message):
         models.build_model("mamba", tasks.get_task("adding").spec, width=WIDTH, **options)
 
 
+def test_runs_made_on_the_parallel_scan_rebuild_on_the_fused_core():
+    # Records before the fused core say path="scan": their models (checkpoints, gradients --from) still build.
+    assert models.full_options("mamba", {"path": "scan"})["path"] == "fused"
+    assert models.build_model("mamba", tasks.get_task("adding").spec, width=WIDTH, path="scan").core_layer().path == (
+        "fused"
+    )
+
+
 def test_traits_and_registry_entry():
     assert models.model_traits("mamba", {}) == ["fixed_state", "gated", "linear_recurrence", "selective", "ssm"]
     assert "mamba" not in models.DEFAULT_MODELS
