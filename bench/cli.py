@@ -70,6 +70,10 @@ RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by a
     "numerics": "portable (default: torch's CPU kernels pinned to paths every x86-64 CPU with AVX2 has, so a run "
     "gives the same bits on another machine) or native (the machine's fastest paths)",
 }
+COMPILE_HELP = (
+    "run the model's forward and backward through torch.compile (inductor; on CPU it needs a C compiler); the "
+    "first step pays the compile; recorded, not part of the run key: it computes the same thing"
+)
 SWITCHES = {  # field -> (flag, value when given, help)
     "retry_failed": ("--retry-failed", True, "on resume, run again the runs whose record is a failure"),
     "skip_after_oom": (
@@ -89,6 +93,7 @@ SWITCHES = {  # field -> (flag, value when given, help)
         "train the seeds and learning rates of each model and length together as one program (torch.func vmap): "
         "the same records, faster where a step waits on kernel launches (a GPU); torch's fused RNNs run unpacked",
     ),
+    "compile": ("--compile", True, COMPILE_HELP),
 }
 
 
@@ -143,6 +148,7 @@ SPEED_SWITCHES = {
         True,
         "time the training step replayed from a captured CUDA graph (one launch for all its kernels); CUDA only",
     ),
+    "compile": ("--compile", True, COMPILE_HELP + " (training rows only; the first call's time includes it)"),
 }
 REPLICATE_FLAGS = {
     "scale": "small (default: shrunk to run in about 15 minutes on 2 CPU cores, 3 seeds) or full (the published "

@@ -23,6 +23,7 @@ from torch import nn
 
 from models.base import TRAITS, SequenceModel, check_ranges, count_parameters, state_bytes
 from models.mamba import MambaBackbone, MambaOptions
+from models.mamba2 import Mamba2Backbone, Mamba2Options
 from models.mingru import MinGRUOptions, MinLSTMOptions, MinRNNBackbone
 from models.rnn import LSTMOptions, RNNBackbone, RNNOptions, check_spec
 from models.seq2seq import Seq2SeqBackbone, Seq2SeqModel, Seq2SeqOptions
@@ -93,7 +94,15 @@ MODELS: dict[str, Family] = {
         MambaOptions,
         MambaBackbone,
         MambaBackbone.width_multiple,
-        "Mamba: selective SSM (S6) with conv and gate, parallel scan",
+        "Mamba: selective SSM (S6) with conv and gate, fused scan",
+        frozenset({"ssm", "selective", "gated", "fixed_state", "linear_recurrence"}),
+        default=False,  # named with --models
+    ),
+    "mamba2": Family(
+        Mamba2Options,
+        Mamba2Backbone,
+        Mamba2Backbone.width_multiple,
+        "Mamba-2: SSD, a scalar decay per head, chunked as matrix products",
         frozenset({"ssm", "selective", "gated", "fixed_state", "linear_recurrence"}),
         default=False,  # named with --models
     ),

@@ -158,3 +158,16 @@ def lr_cap(param: nn.Parameter, cap: float) -> nn.Parameter:
     trainer reads the tag."""
     param._lr_cap = cap  # type: ignore[attr-defined]
     return no_weight_decay(param)
+
+
+def implementation(default: Any, keyed_as: Any) -> Any:
+    """An option that chooses how the family's map is computed, not which map (e.g. a fused kernel or a loop):
+    like ``--numerics``, it is recorded but the run key hashes it as ``keyed_as`` whatever its value, so a
+    faster implementation never makes finished runs look new (``keyed_options``)."""
+    return dataclasses.field(default=default, metadata={"keyed_as": keyed_as})
+
+
+def keyed_options(options_type: type, options: dict) -> dict:
+    """The full options as the run key hashes them: every ``implementation`` option at its ``keyed_as`` value."""
+    fixed = {f.name: f.metadata["keyed_as"] for f in dataclasses.fields(options_type) if "keyed_as" in f.metadata}
+    return {key: fixed.get(key, value) for key, value in options.items()}

@@ -22,12 +22,14 @@ uniform in +-R^-1/2, which is the paper's ("random" dt init, dt_scale 1). A_log,
 not weight-decayed. Left out: the reference's 1/sqrt(layers) rescale of out_proj at init (GPT-2 style; a
 0.7 factor at 2 layers) and its final RMSNorm (the shared head starts with a LayerNorm).
 
-Training builds every step's ``(exp(Delta A), Delta B x)``, (B, T, I, N), ``CHUNK_STEPS`` steps at a
-time, and runs the recurrence through a parallel scan (``models.scan.linear_scan``), h carried from one
-chunk to the next; ``path="recurrence"`` runs ``sequential_scan`` instead, to measure what the scan buys
-and to check it. The official CUDA kernel fuses all of this and never holds these tensors; here autograd
-keeps them, the memory cost, linear in L. Streaming carries, per block, the conv's last K - 1 inputs and
-h, a state whose size does not depend on the steps taken.
+Training runs S6 through ``models.s6``, one autograd function with its backward written by hand, which
+keeps one state per chunk of steps and rebuilds the rest in the backward, as the official CUDA kernel does
+(``path="fused"``). ``path="recurrence"`` builds every step's ``(exp(Delta A), Delta B x)``, (B, T, I, N),
+``CHUNK_STEPS`` steps at a time, and runs ``sequential_scan`` through autograd, which keeps them all: the
+reference the fused core is tested against. (A parallel scan, ``models.scan.linear_scan``, was the default
+before the fused core; it was slower than the fused core at every length, width and thread count measured,
+and is gone.) Streaming carries, per block, the conv's last K - 1 inputs and h, a state whose size does not
+depend on the steps taken.
 
 Defaults: 2 blocks, N = 16, E = 2, K = 4, R = ceil(D / 16), dt in [0.001, 0.1].
 
@@ -45,17 +47,17 @@ import torch.nn.functional as F
 from einops import einsum, rearrange
 from torch import nn
 
-from models.base import no_weight_decay, step_blocks
-from models.scan import at_least_fp32, linear_scan, sequential_scan
+from models.base import implementation, no_weight_decay, step_blocks
+from models.s6 import s6
+from models.scan import at_least_fp32, sequential_scan
 
-PATHS = ("scan", "recurrence")
+PATHS = ("fused", "recurrence")
 # The (B, L, I, N) tensors are built and scanned this many steps at a time, h carried from chunk to chunk.
 # On CPU a tensor over glibc's 32 MB mmap threshold is a fresh mapping on every call, and its page faults
 # cost more than the arithmetic: at L = 4096 (20k parameters, batch 8, one thread) chunks of 256 made the
-# training step 1.7x faster on the scan path (2.4 -> 1.4 s) and 2.3x on the recurrence (3.3 -> 1.4 s).
+# training step 2.3x faster on the recurrence (3.3 -> 1.4 s).
 # Memory stays linear in L: autograd keeps every chunk's tensors.
 CHUNK_STEPS = 256
-SCANS = {"scan": linear_scan, "recurrence": sequential_scan}
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,10 @@ class MambaOptions:
     dt_rank: int = 0  # R; 0 is ceil(D / 16), the paper's "auto"
     dt_min: float = 0.001
     dt_max: float = 0.1
-    path: str = "scan"  # full-sequence forward: "scan" (parallel linear_scan) or "recurrence" (step by step)
+    # The full-sequence forward: "fused" (models.s6) or "recurrence" (autograd through a loop over steps). One
+    # map, so the run key hashes it as "scan", the default (a parallel scan, since dropped: the fused core was
+    # faster at every shape measured) that every Mamba run key was made with before.
+    path: str = implementation("fused", keyed_as="scan")
 
     def __post_init__(self) -> None:
         for name in ("layers", "state_size", "expand", "conv_size"):
@@ -79,6 +84,8 @@ class MambaOptions:
             raise ValueError(
                 f"mamba options dt_min and dt_max must satisfy 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}"
             )
+        if self.path == "scan":  # the parallel scan's name: records made with it rebuild (their weights are the same)
+            object.__setattr__(self, "path", "fused")
         if self.path not in PATHS:
             raise ValueError(f"mamba option path must be one of {', '.join(PATHS)}; got {self.path!r}")
 
@@ -108,7 +115,7 @@ class MambaMixer(nn.Module):
         self.A_log = no_weight_decay(nn.Parameter(torch.log(a_init)))  # (I, N)
         self.D = no_weight_decay(nn.Parameter(torch.ones(inner)))  # (I,): the skip
         self.out_proj = nn.Linear(inner, width, bias=False)
-        self.scan = SCANS[options.path]
+        self.path = options.path
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         x, z = self.in_proj(h).chunk(2, dim=-1)  # (B, L, I) each
@@ -121,20 +128,28 @@ class MambaMixer(nn.Module):
         return rearrange(self.conv(x), "b i l -> b l i")  # (B, L, I)
 
     def selective_scan(self, x: torch.Tensor) -> torch.Tensor:
-        """S6 over the whole sequence: (B, L, I) -> (B, L, I), ``CHUNK_STEPS`` steps at a time."""
+        """S6 over the whole sequence: (B, L, I) -> (B, L, I)."""
         # fp32 under bf16 autocast too: exp(Delta A) multiplied over thousands of steps needs the precision.
         with torch.autocast(x.device.type, enabled=False):
             x = at_least_fp32(x)
             delta, b, c = self.selection(x)  # (B, L, I), (B, L, N), (B, L, N)
             A = -torch.exp(self.A_log)  # (I, N)
-            outputs, h = [], None
-            for delta_c, x_c, b_c, c_c in zip(*(t.split(CHUNK_STEPS, dim=1) for t in (delta, x, b, c)), strict=True):
-                a_bar = torch.exp(rearrange(delta_c, "b t i -> b t i 1") * A)  # (B, T, I, N)
-                bx = rearrange(delta_c * x_c, "b t i -> b t i 1") * rearrange(b_c, "b t n -> b t 1 n")  # (B, T, I, N)
-                states = self.scan(a_bar, bx, h)  # (B, T, I, N), from the previous chunk's last h
-                h = states[:, -1]  # (B, I, N)
-                outputs.append(einsum(states, c_c, "b t i n, b t n -> b t i"))  # (B, T, I)
-            return torch.cat(outputs, dim=1) + x * self.D  # (B, L, I)
+            if self.path == "fused":
+                return s6(x, delta, A, b, c) + x * self.D  # (B, L, I)
+            return self.recurrence(x, delta, A, b, c) + x * self.D  # (B, L, I)
+
+    def recurrence(self, x, delta, A, b, c) -> torch.Tensor:
+        """S6 from autograd's pieces, ``CHUNK_STEPS`` steps at a time, h carried from chunk to chunk: (B, L, I).
+
+        The reference the fused core is tested against: every step's state is a tensor autograd keeps."""
+        outputs, h = [], None
+        for delta_c, x_c, b_c, c_c in zip(*(t.split(CHUNK_STEPS, dim=1) for t in (delta, x, b, c)), strict=True):
+            a_bar = torch.exp(rearrange(delta_c, "b t i -> b t i 1") * A)  # (B, T, I, N)
+            bx = rearrange(delta_c * x_c, "b t i -> b t i 1") * rearrange(b_c, "b t n -> b t 1 n")  # (B, T, I, N)
+            states = sequential_scan(a_bar, bx, h)  # (B, T, I, N), from the previous chunk's last h
+            h = states[:, -1]  # (B, I, N)
+            outputs.append(einsum(states, c_c, "b t i n, b t n -> b t i"))  # (B, T, I)
+        return torch.cat(outputs, dim=1)  # (B, L, I)
 
     def selection(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Delta, B and C from the input: (..., I) -> (..., I), (..., N), (..., N)."""
@@ -170,7 +185,7 @@ class MambaMixer(nn.Module):
 class MambaBlock(nn.Module):
     def __init__(self, width: int, options: MambaOptions):
         super().__init__()
-        self.norm = nn.RMSNorm(width)
+        self.norm = nn.RMSNorm(width, eps=1e-5)  # the reference's eps (torch's default is float32's machine eps)
         self.mixer = MambaMixer(width, options)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:

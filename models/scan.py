@@ -12,8 +12,9 @@ channel (and state) of a batch at once. Three forms of the same map:
   out of place so autograd differentiates it as it stands. Any L: a length that is not a whole number
   of blocks scans its whole blocks and fills in the last L mod T steps from them; below 2 T steps it
   loops. ``BLOCK_STEPS`` = 8, not 2: on CPU every level writes its sequence out once more (the
-  interleaving ``stack``), and fewer levels made Mamba's training step 1.3x faster at L = 4096 (batch
-  8, 20k parameters, one thread: 1.8 -> 1.4 s), with no change where the state is small (minGRU).
+  interleaving ``stack``), and fewer levels made Mamba's training step (when it ran on this scan) 1.3x
+  faster at L = 4096 (batch 8, 20k parameters, one thread: 1.8 -> 1.4 s), with no change where the state
+  is small (minGRU).
 - ``log_space_scan(log_a, log_b)``: for positive a and b (minGRU / minLSTM; Heinsen 2023,
   "Efficient Parallelization of a Ubiquitous Sequential Computation"):
   ``h = exp(a* + logcumsumexp(log_b - a*))`` with ``a* = cumsum(log_a)`` along time: two

@@ -42,6 +42,7 @@ from einops import rearrange
 from torch import nn
 
 from models.base import lr_cap, no_weight_decay, step_blocks
+from models.scan import at_least_fp32
 
 KERNELS = ("power", "vandermonde")
 S4D_LR = 1e-3  # the S4D recipe's cap on the learning rate of A and dt
@@ -145,9 +146,10 @@ class S4DLayer(nn.Module):
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         # The kernel, the FFTs and the complex modes stay fp32 under bf16 autocast: torch's FFTs have no
-        # bf16, and the kernel's powers of lambda need the precision.
+        # bf16, and the kernel's powers of lambda need the precision. fp64 stays fp64 (``bench gradients``).
         with torch.autocast(u.device.type, enabled=False):
-            return self.scan(u.float()) if self.path == "recurrence" else self.convolve(u.float())
+            u = at_least_fp32(u)
+            return self.scan(u) if self.path == "recurrence" else self.convolve(u)
 
     def convolve(self, u: torch.Tensor) -> torch.Tensor:
         L = u.shape[1]
@@ -176,7 +178,7 @@ class S4DLayer(nn.Module):
 
     def step(self, u_t: torch.Tensor, x: torch.Tensor):
         lam, c_prime = self.kernel.recurrence()  # (D, N/2) each, cached: not rediscretised per step
-        return self.recur(lam, c_prime, u_t.float(), x)
+        return self.recur(lam, c_prime, at_least_fp32(u_t), x)
 
     def recur(self, lam: torch.Tensor, c_prime: torch.Tensor, u_t: torch.Tensor, x: torch.Tensor):
         x = lam * x + u_t[..., None]  # (B, D, N/2)

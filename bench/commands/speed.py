@@ -81,11 +81,13 @@ class SpeedJob:
     task_params: dict = dataclasses.field(default_factory=dict)  # the task's variant and parameters
     pack: int = 1  # members trained together (mode "packed")
     cuda_graphs: bool = False  # replay the training step from a captured CUDA graph
+    compiled: bool = False  # the training step's forward and backward through torch.compile
 
     @property
     def label(self) -> str:
         """The table's row name: the model, or its bare core layer, and the tag."""
-        return (f"{self.model} (bare {self.bare})" if self.bare else self.model) + self.tag
+        name = f"{self.model} (bare {self.bare})" if self.bare else self.model
+        return name + (" [compiled]" if self.compiled else "") + self.tag
 
     @property
     def series(self) -> tuple[str, str]:
@@ -141,6 +143,7 @@ def plan_jobs(config: SpeedConfig) -> list[SpeedJob]:
             config.task_arguments,
             config.pack if mode == "packed" else 1,
             config.cuda_graphs and mode == "train",
+            config.compile and mode == "train",
         )  # fmt: skip
         for numerics in config.numerics
         for model, bare in variants
@@ -170,7 +173,11 @@ def _measure(job: SpeedJob) -> dict:
         figures["peak_mem_mb"] = memory.stop()
     elif job.mode == "train":
         step = training_step(model, spec, x, y, autocast, capturable=job.cuda_graphs)
-        figures = _time_calls(captured(step) if job.cuda_graphs else step, job, counted=step)
+        if job.compiled:  # the first call compiles; the FLOPs are counted on the eager twin (the same operations)
+            timed = training_step(torch.compile(model), spec, x, y, autocast)
+        else:
+            timed = captured(step) if job.cuda_graphs else step
+        figures = _time_calls(timed, job, counted=step)
         figures["peak_mem_mb"] = memory.stop()
     else:
         model.eval()

@@ -83,6 +83,7 @@ class SweepConfig(ComparisonConfig):
     report: bool = True  # write the report at the end of the sweep
     checkpoints: bool = True  # keep each finished run's final weights (for gradients and speed --from)
     pack: bool = False  # train the seeds x learning rates of a model and length together (bench.sweep.packing)
+    compile: bool = False  # the model's forward and backward through torch.compile: placement, not identity
 
     _split_grid = field_validator("seeds", "lrs", "betas", mode="before")(split_commas)
 
@@ -172,6 +173,8 @@ class SweepConfig(ComparisonConfig):
             )
         if self.executor == "inline" and (self.workers or 1) > 1:
             raise ValueError("workers: executor inline runs one run at a time; use executor subprocess")
+        if self.compile and self.pack:
+            raise ValueError("compile: packed training (pack) runs its own vmapped step, which is not compiled")
         self._check_engine_flags()
         self._check_recipe()
         self._check_lengths_fit_models(self.checked_task())

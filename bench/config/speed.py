@@ -46,6 +46,7 @@ class SpeedConfig(ComparisonConfig):
     numerics: list[Literal["portable", "native"]] = Field(default_factory=lambda: ["native"], min_length=1)
     pack: int = Field(default=1, ge=1, le=MAX_PACK)  # G > 1: also time G members trained together
     cuda_graphs: bool = False
+    compile: bool = False  # the training step's forward and backward through torch.compile
 
     _split_speed_lists = field_validator("generate", "numerics", mode="before")(split_commas)
 

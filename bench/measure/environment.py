@@ -83,15 +83,47 @@ def command_as_typed(argv: list[str] | None = None) -> str:
 
 
 def device_name(device: str) -> str:
+    """The device as a table names it: the GPU's name, or the CPU's model, usable CPUs and ATen's ISA path."""
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
+    return f"{cpu_model()}, {cpu_count()} CPUs, {torch.backends.cpu.get_cpu_capability()}"
+
+
+@functools.cache
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name as the OS reports it (Linux's /proc/cpuinfo, macOS's sysctl), else the architecture."""
+    try:
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("model name", "Model", "Hardware") and value.strip():  # x86; some ARM kernels
+                return value.strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  check=True, timeout=10).stdout.strip()  # fmt: skip
+        except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass
     return platform.processor() or platform.machine()
+
+
+def cpu_count() -> int:
+    """Logical CPUs this process may run on (its affinity: a container's or a job's share, not the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def machine() -> dict[str, object]:
+    """The machine by name: CPU model, usable CPUs, and the GPU where there is one (whatever ran the job)."""
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu_model": cpu_model(), "cpu_count": cpu_count(), "gpu_name": gpu}
 
 
 def environment(device: str) -> dict[str, object]:
     return {
         "device": device,
         "device_name": device_name(device),
+        **machine(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "python": platform.python_version(),

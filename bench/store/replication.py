@@ -16,4 +16,7 @@ def write_replication(out_dir: Path, description: dict) -> None:
 
 def read_replication(out_dir: Path) -> dict | None:
     path = Path(out_dir) / REPLICATION_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except OSError:  # a name the system cannot hold, a loop of links: no replication there
+        return None

@@ -28,6 +28,11 @@ class SpeedRow(Record):
     threads: Positive | None = None
     device: str | None = None
     device_name: str | None = None
+    cpu_model: str | None = None  # the machine by name (bench.measure.environment.machine); absent before
+    cpu_count: Positive | None = None
+    cpu_capability: str | None = None
+    gpu_name: str | None = None
+    compiled: bool | None = None  # speed --compile (training rows); absent before
     precision: str | None = None
     git_sha: str | None = None
     git_dirty: bool | None = None
@@ -104,6 +109,9 @@ class GradientCurve(Record):
     fit_r2: Number | None = None
     reach: Number | None = None
     n_params: Count | None = None
+    cpu_model: str | None = None  # the machine by name (bench.measure.environment.machine); absent before
+    cpu_count: Positive | None = None
+    gpu_name: str | None = None
     git_sha: str | None = None
     git_dirty: bool | None = None
 

@@ -130,11 +130,16 @@ class RunRecord(Record):
     # where it ran
     device: str | None = None
     device_name: str | None = None
+    cpu_model: str | None = None  # the machine by name (bench.measure.environment.machine); absent before
+    cpu_count: Positive | None = None
+    cpu_capability: str | None = None
+    gpu_name: str | None = None
     torch: str | None = None
     python: str | None = None
     threads: Positive | None = None
     concurrent_runs: Positive | None = None
     numerics_in_effect: str | None = None
+    compiled: bool | None = None  # run --compile; absent before
     git_sha: str | None = None
     git_dirty: bool | None = None
 

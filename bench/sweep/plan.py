@@ -19,6 +19,7 @@ from bench.config.run import SweepConfig
 from bench.store.files import CHECKPOINT_DIR, RUN_KEY_VERSION
 from bench.train.budget import Budget, budget_identity
 from models import plugins as model_plugins
+from models.base import keyed_options
 from tasks.plugins import root as plugin_root
 
 
@@ -42,6 +43,7 @@ class RunSpec:
     memory_limit_mb: int | None = None
     concurrent_runs: int = 1  # runs in flight at most, this one included: concurrent runs share the machine
     numerics: str = "portable"  # CPU kernel paths (bench.measure.numerics): recorded, not part of the key
+    compiled: bool = False  # forward and backward through torch.compile: the same map, recorded, not in the key
     checkpoint_dir: str | None = None  # where the final weights go (absolute: a cluster job's folder may differ)
     # Where a plugin's relative file path is read from (absolute: a Ray or SLURM worker's working directory may
     # differ); the record keeps the path as typed. None: no plugin, or the worker's working directory.
@@ -59,7 +61,7 @@ class RunSpec:
         """What the run computes, not where: every field but the device, threads, limits and the key."""
         where = {
             "device", "threads", "timeout_s", "memory_limit_mb", "concurrent_runs", "checkpoint_dir", "run_key",
-            "numerics", "plugin_root",
+            "numerics", "plugin_root", "compiled",
             "budget",  # flattened below
         }  # fmt: skip
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in where}
@@ -68,6 +70,10 @@ class RunSpec:
                 del fields[name]
         if self.fixed_width is None:  # likewise: a run sized by its parameter target keeps its key
             del fields["fixed_width"]
+        # An option that picks an implementation of the same map (models.base.implementation) is hashed at a
+        # fixed value, as the numerics are left out: a faster kernel does not make finished runs new.
+        if self.model in models.MODELS:
+            fields["model_options"] = keyed_options(models.MODELS[self.model].options, self.model_options)
         return {**fields, **budget_identity(self.budget)}  # the recipe fields at their defaults left out, likewise
 
 
@@ -127,6 +133,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
             memory_limit_mb=config.memory_limit_mb,
             concurrent_runs=config.max_workers,
             numerics=config.numerics,
+            compiled=config.compile,
             checkpoint_dir=str((config.out_dir / CHECKPOINT_DIR).resolve()) if config.checkpoints else None,
             plugin_root=str(plugin_root()) if uses_plugins else None,
             model_origin=origins[model],

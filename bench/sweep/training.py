@@ -78,6 +78,7 @@ def identity_record(spec: RunSpec) -> dict:
         "model_traits": _traits(spec),
         "device": spec.device,
         "numerics": spec.numerics,
+        "compiled": spec.compiled,
     }
 
 
@@ -174,6 +175,7 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
         val_set=val_set,
         device=spec.device,
         progress=progress,
+        compiled=spec.compiled,
     )
     return measured(spec, task, model, result, val_set, test_set, memory)
 

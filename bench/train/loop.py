@@ -100,17 +100,21 @@ def train(
     val_set: list[Batch],
     device: str,
     progress: bool = True,
+    compiled: bool = False,
 ) -> TrainResult:
+    """Train ``model`` for the budget's steps; ``compiled``: its forward (and so its backward) through
+    torch.compile, evaluation eager (a compiled graph per mode would compile twice for the same numbers)."""
     optimizer = make_optimizer(model, lr, budget.weight_decay, budget)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, budget))
     result = TrainResult()
     train_seconds = 0.0
     model.train()
+    forward = torch.compile(model) if compiled else model
     bar = tqdm(range(1, budget.steps + 1), desc="  steps", leave=False, disable=None if progress else True)
     for step in bar:
         start = time.perf_counter()
         batch = task.sample(budget.batch_size, seq_len, generator=data).to(device)  # drawn on the CPU
-        loss = task.metrics(model(batch.x, targets=batch.y), batch)["loss"]  # targets: for teacher forcing
+        loss = task.metrics(forward(batch.x, targets=batch.y), batch)["loss"]  # targets: for teacher forcing
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = nn.utils.clip_grad_norm_(model.parameters(), clip_threshold(budget))  # after backward

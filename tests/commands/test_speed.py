@@ -9,6 +9,8 @@ import pytest
 
 import models
 import tasks
+from bench.commands.source import load_speed_config
+from bench.commands.speed import plan_jobs
 from bench.store.files import SPEED_FILE
 from bench.store.jsonl import read_records
 from tests.helpers import run_capturing_stdout
@@ -79,3 +81,10 @@ def test_packed_rows_for_the_packable_families_and_their_speed_up(tmp_path, cli)
     assert train["pack"] == 1 and packed[0]["flops"] == pytest.approx(3 * train["flops"], rel=0.01)
     assert packed[0]["tokens_per_s"] == pytest.approx(3 * 2 * 12 / (packed[0]["median_ms"] / 1e3))
     assert "Packed training (--pack G)" in stdout and "G=3: " in stdout
+
+
+def test_compile_applies_to_the_training_rows_and_names_them():
+    jobs = plan_jobs(load_speed_config({"models": "lstm", "lengths": "8", "compile": True}))
+    assert {(job.mode, job.compiled, job.label) for job in jobs} == {
+        ("train", True, "lstm [compiled]"), ("infer", False, "lstm")}  # fmt: skip
+    assert all(job.identities()[0]["compiled"] == job.compiled for job in jobs)

@@ -65,7 +65,7 @@ def stopped_after_validation(outcome: Outcome) -> Iterator[None]:
     def stop(config, progress=False):
         outcome.validated.append(config)
 
-    def report_checked(out_dir, model_order=None):
+    def report_checked(out_dir, model_order=None, figures=True):
         outcome.validated.append(out_dir)
         return Path(out_dir) / bench.report.write.REPORT_MD
 

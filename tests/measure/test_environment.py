@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 import bench.measure.environment as environment
 from bench.measure.environment import command_as_typed, portable_path, require_clean_checkout
@@ -56,3 +57,21 @@ def test_a_change_to_code_is_dirty_and_a_change_under_results_is_not(tmp_path):
 
 def test_outside_a_checkout_there_is_no_commit(tmp_path):
     assert environment.checkout_state(tmp_path) == {"git_sha": None, "git_dirty": None}
+
+
+def test_records_name_the_machine(monkeypatch):
+    record = environment.environment("cpu")
+    assert record["cpu_model"] == environment.cpu_model() and record["cpu_model"]
+    assert record["cpu_count"] == environment.cpu_count() >= 1
+    assert record["gpu_name"] == (torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)
+    capability = torch.backends.cpu.get_cpu_capability()
+    assert record["device_name"] == f"{record['cpu_model']}, {record['cpu_count']} CPUs, {capability}"
+
+
+def test_the_cpu_model_is_read_from_cpuinfo_or_falls_back_to_the_architecture(tmp_path):
+    x86, bare = tmp_path / "x86", tmp_path / "bare"  # one file each: cpu_model caches by path
+    x86.write_text("processor\t: 0\nvendor_id\t: SomeVendor\nmodel name\t: Some CPU 9000 @ 3.0GHz\n")
+    bare.write_text("processor\t: 0\nBogoMIPS\t: 50.00\n")  # no model line (some ARM kernels)
+    assert environment.cpu_model(x86) == "Some CPU 9000 @ 3.0GHz"
+    fallback = environment.cpu_model(tmp_path / "absent")
+    assert environment.cpu_model(bare) == fallback and fallback

@@ -1,5 +1,6 @@
-"""Mamba: S6 on a case worked by hand, the parallel scan against the recurrence, chunk boundaries, the
-causal conv, the paper's initialisation, a streaming state that does not grow, and option checks."""
+"""Mamba: S6 on a case worked by hand, the fused core and the parallel scan against the recurrence (fp64, to
+1e-12, gradients included), chunk boundaries, the causal conv, the paper's initialisation, a streaming state
+that does not grow, and option checks."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 
 import models
 import models.mamba
+import models.s6
 import tasks
 from models.mamba import MambaMixer, MambaOptions, inverse_softplus
 from tests.helpers import WIDTH, build, random_inputs
@@ -20,7 +22,7 @@ def mixer(width: int = WIDTH, **options) -> MambaMixer:
     return MambaMixer(width, MambaOptions(**options))
 
 
-@pytest.mark.parametrize("path", ["scan", "recurrence"])
+@pytest.mark.parametrize("path", models.mamba.PATHS)
 def test_s6_on_a_case_worked_by_hand(path):
     # One channel, two states: A = (-1, -2), Delta = 1/2 at every step, B = (x, x), C = (x, x/2), D = 1.
     layer = mixer(1, expand=1, state_size=2, dt_rank=1, path=path)
@@ -37,26 +39,69 @@ def test_s6_on_a_case_worked_by_hand(path):
         torch.testing.assert_close(layer.selective_scan(x), expected)
 
 
-def test_the_scan_and_the_recurrence_compute_the_same_map_and_gradients(gen):
-    scan, task = build("mamba", "copying")
+@pytest.mark.parametrize("path", [p for p in models.mamba.PATHS if p != "recurrence"])
+def test_every_path_computes_the_recurrences_map_and_gradients_in_fp64(path, gen, monkeypatch):
+    # Small chunks, so that the state and its gradient cross chunk boundaries (11 steps: 3 chunks, one short).
+    monkeypatch.setattr(models.mamba, "CHUNK_STEPS", 4)
+    monkeypatch.setattr(models.s6, "CHUNK_ELEMENTS", 4 * 2 * 2 * WIDTH * 16)
+    fast, task = build("mamba", "copying", path=path)
     recurrence, _ = build("mamba", "copying", path="recurrence")
-    x = random_inputs(task.spec, 2, 37, gen(9))
-    out_scan, out_recurrence = scan(x), recurrence(x)
-    torch.testing.assert_close(out_recurrence, out_scan, atol=1e-5 * out_scan.abs().max().item(), rtol=0)
-    weights = torch.randn(out_scan.shape, generator=gen(10))
-    (out_scan * weights).sum().backward()
+    fast, recurrence = fast.double(), recurrence.double()
+    x = random_inputs(task.spec, 2, 11, gen(9))
+    out, out_recurrence = fast(x), recurrence(x)
+    torch.testing.assert_close(out, out_recurrence, atol=1e-12 * out_recurrence.abs().max().item(), rtol=0)
+    weights = torch.randn(out.shape, generator=gen(10), dtype=torch.float64)
+    (out * weights).sum().backward()
     (out_recurrence * weights).sum().backward()
-    for (name, p), q in zip(scan.named_parameters(), recurrence.parameters(), strict=True):
-        torch.testing.assert_close(q.grad, p.grad, atol=1e-4 * p.grad.abs().max().item(), rtol=0, msg=name)
+    for (name, p), q in zip(fast.named_parameters(), recurrence.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-12 * q.grad.abs().max().item(), rtol=0, msg=name)
 
 
-@pytest.mark.parametrize("path", ["scan", "recurrence"])
+def test_the_fused_core_is_the_recurrence_on_its_own_inputs(gen):
+    # models.s6 against h_t = exp(Delta_t A) h_{t-1} + Delta_t x_t B_t, y_t = C_t . h_t written out, fp64,
+    # with chunks of 3 steps over 8 (the last one short).
+    x, delta = torch.randn(2, 8, 5, generator=gen(20), dtype=torch.float64).unbind(0)
+    delta = delta.exp()[None]  # (1, L, I): positive, as softplus makes it
+    x = x[None]
+    A = -torch.rand(5, 3, generator=gen(21), dtype=torch.float64)  # (I, N)
+    b, c = torch.randn(2, 1, 8, 3, generator=gen(22), dtype=torch.float64).unbind(0)  # (1, L, N) each
+    h, expected = torch.zeros(1, 5, 3, dtype=torch.float64), []
+    for t in range(8):
+        h = torch.exp(delta[:, t, :, None] * A) * h + (delta[:, t] * x[:, t])[:, :, None] * b[:, t, None]
+        expected.append((h * c[:, t, None]).sum(-1))
+    y = models.s6.S6Function.apply(x, delta, A, b, c, 3)
+    torch.testing.assert_close(y, torch.stack(expected, dim=1), atol=1e-14, rtol=0)
+
+
+def test_the_fused_core_passes_gradcheck(gen):
+    inputs = [torch.randn(2, 7, 3, generator=gen(23), dtype=torch.float64) for _ in range(2)]  # x, Delta
+    inputs[1] = inputs[1].exp()
+    inputs.append(-torch.rand(3, 2, generator=gen(24), dtype=torch.float64))  # A
+    inputs += [torch.randn(2, 7, 2, generator=gen(25), dtype=torch.float64) for _ in range(2)]  # B, C
+    inputs = [t.requires_grad_() for t in inputs]
+    assert torch.autograd.gradcheck(lambda *t: models.s6.S6Function.apply(*t, 3), inputs)
+
+
+@pytest.mark.parametrize(("elements", "steps"), [(models.s6.CHUNK_ELEMENTS, models.s6.CHUNK_ELEMENTS // 8), (15, 1)])
+def test_the_fused_core_chunks_by_elements(elements, steps, gen, monkeypatch):
+    # B I N = 1 x 4 x 2 = 8 elements a step: chunks of CHUNK_ELEMENTS // 8 steps, and never fewer than one.
+    monkeypatch.setattr(models.s6, "CHUNK_ELEMENTS", elements)
+    x, b = torch.randn(1, 3, 4, generator=gen(26)), torch.randn(1, 3, 2, generator=gen(27))
+    captured = []
+    original = models.s6.S6Function.apply
+    monkeypatch.setattr(models.s6.S6Function, "apply", lambda *args: captured.append(args[-1]) or original(*args))
+    models.s6.s6(x, x.exp(), -torch.ones(4, 2), b, b)
+    assert captured == [steps]
+
+
+@pytest.mark.parametrize("path", models.mamba.PATHS)
 def test_chunks_carry_the_state_across_their_boundaries(path, gen, monkeypatch):
     model, task = build("mamba", "copying", path=path)
     x = random_inputs(task.spec, 2, 23, gen(12))
     with torch.no_grad():
         whole = model(x)  # one chunk
         monkeypatch.setattr(models.mamba, "CHUNK_STEPS", 5)
+        monkeypatch.setattr(models.s6, "CHUNK_ELEMENTS", 5 * 2 * model.core_layer().A_log.numel())
         chunked = model(x)  # five, the last of three steps
     torch.testing.assert_close(chunked, whole, atol=1e-5 * whole.abs().max().item(), rtol=0)
 
@@ -84,6 +129,11 @@ def test_the_papers_initialisation():
     assert dt.max() / dt.min() > 1.5  # spread over the range, not one value
     torch.testing.assert_close(layer.D, torch.ones(inner))
     assert layer.dt_proj.weight.abs().max() <= layer.rank**-0.5
+
+
+def test_the_block_norm_has_the_references_eps():
+    model, _ = build("mamba", "copying")
+    assert {block.norm.eps for block in model.backbone.blocks} == {1e-5}
 
 
 def test_only_a_d_and_the_dt_bias_escape_weight_decay():
@@ -135,7 +185,7 @@ def test_the_core_layer_maps_width_to_width():
         ({"dt_rank": -1}, "mamba option dt_rank must be >= 1, or 0"),
         ({"dt_min": 0.0}, "dt_min and dt_max"),
         ({"dt_min": 0.2, "dt_max": 0.1}, "dt_min and dt_max"),
-        ({"path": "fft"}, "mamba option path must be one of scan, recurrence"),
+        ({"path": "fft"}, "mamba option path must be one of " + ", ".join(models.mamba.PATHS)),
     ],
 )
 def test_options_are_checked(options, message):
@@ -143,14 +193,23 @@ def test_options_are_checked(options, message):
         models.build_model("mamba", tasks.get_task("adding").spec, width=WIDTH, **options)
 
 
+def test_runs_made_on_the_parallel_scan_rebuild_on_the_fused_core():
+    # Records before the fused core say path="scan": their models (checkpoints, gradients --from) still build.
+    assert models.full_options("mamba", {"path": "scan"})["path"] == "fused"
+    assert models.build_model("mamba", tasks.get_task("adding").spec, width=WIDTH, path="scan").core_layer().path == (
+        "fused"
+    )
+
+
 def test_traits_and_registry_entry():
     assert models.model_traits("mamba", {}) == ["fixed_state", "gated", "linear_recurrence", "selective", "ssm"]
     assert "mamba" not in models.DEFAULT_MODELS
 
 
-@pytest.mark.parametrize("path", ["scan", "recurrence"])
+@pytest.mark.parametrize("path", models.mamba.PATHS)
 def test_gradients_match_finite_differences(path, gen, monkeypatch):
     monkeypatch.setattr(models.mamba, "CHUNK_STEPS", 4)  # three chunks
+    monkeypatch.setattr(models.s6, "CHUNK_ELEMENTS", 4 * 2 * 8 * 3)  # three chunks: B I N = 2 x 8 x 3
     layer = mixer(4, state_size=3, path=path).double()
     x = torch.randn(2, 11, 4, generator=gen(14), dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(layer, (x,))

@@ -64,9 +64,9 @@ CASES = [(v, m, t) for v in VARIANTS for m in applicable(v) for t in allowed_tas
 
 
 # At 7000 (TINY_PARAMS) a 3-layer LSTM's count steps by ~12% per unit of width, so no width lands within
-# PARAM_TOLERANCE (5%) on some tasks (solve_width says so); 10000 is the smallest round target every variant
-# here meets.
-@pytest.mark.parametrize("target", [10_000, 20_000])
+# PARAM_TOLERANCE (5%) on some tasks (solve_width says so); 13000 is a round target every variant (and task,
+# induction_heads' 16-token vocabulary included) meets.
+@pytest.mark.parametrize("target", [13_000, 20_000])
 @pytest.mark.parametrize(("variant", "model", "task"), CASES, ids=["-".join(c) for c in CASES])
 def test_variant_meets_the_parameter_target(variant, model, task, target):
     built = models.build_model(model, quick_task(task).spec, target_params=target, **VARIANTS[variant])

@@ -64,6 +64,20 @@ def test_the_failure_records_of_every_command_read():
                 assert problem(record, filename) is None, (filename, record)
 
 
+@pytest.mark.parametrize("filename", [RUNS_FILE, SPEED_FILE, GRADIENTS_FILE])
+def test_records_that_name_the_machine_read_and_wrong_types_are_refused(filename):
+    runs = plan(load_config(flags(task="copying", models="lstm", lengths="8")))
+    jobs = {
+        RUNS_FILE: TrainingJob(runs[0]),
+        SPEED_FILE: plan_jobs(load_speed_config({"models": "lstm", "lengths": "8"}))[0],
+        GRADIENTS_FILE: GradientJob("adding", {}, "rnn", models.full_options("rnn", {}), 8, 0, "init", 7000, 4),
+    }
+    (record, *_) = failure_records(jobs[filename], "timeout", "killed")
+    named = {**record, "cpu_model": "Some CPU", "cpu_count": 16, "gpu_name": "Some GPU"}
+    assert problem(named, filename) is None
+    assert "cpu_count" in problem({**named, "cpu_count": "16"}, filename)
+
+
 def test_rows_of_speed_before_schemas_and_labels_read():
     row = {k: v for k, v in speed_row("lstm", "train", 64).items() if k != "label"}
     assert problem(row, SPEED_FILE) is None

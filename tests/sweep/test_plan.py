@@ -42,7 +42,7 @@ def test_run_key_is_a_stable_sha256():
 
 
 @pytest.mark.parametrize("change, same", [({"lr": 0.5}, False), ({"seed": 7}, False), ({"device": "cuda"}, True),
-                                          ({"threads": 3}, True)])  # fmt: skip
+                                          ({"threads": 3}, True), ({"compiled": True}, True)])  # fmt: skip
 def test_run_key_follows_what_is_computed_not_where(change, same):
     spec = tiny_plan()[0]
     assert (dataclasses.replace(spec, **change).run_key == spec.run_key) is same
@@ -68,3 +68,28 @@ def test_a_sweep_never_plans_a_run_twice(field, repeated, distinct):
 def test_runs_without_eval_lengths_keep_their_keys():
     spec = plan(load_config(flags(task="adding", lengths="10")))[0]
     assert "eval_lengths" not in spec.identity()
+
+
+def test_an_implementation_option_is_recorded_but_hashed_at_one_value():
+    # Mamba's path picks how S6 is computed, not what: every path plans under one key, the key of the path
+    # the runs before the fused core were made with, while each spec keeps the path it asked for.
+    def mamba(**options):
+        config = {"task": "adding", "models": "mamba", "lengths": "8", "model_options": {"mamba": options}}
+        return plan(load_config(config))[0]
+
+    keys, paths = set(), []
+    for path in ("fused", "recurrence"):
+        spec = mamba(path=path)
+        keys.add(spec.run_key)
+        paths.append(spec.model_options["path"])
+        assert spec.identity()["model_options"]["path"] == "scan"
+    assert len(keys) == 1 and paths == ["fused", "recurrence"]
+    assert mamba(layers=1).run_key not in keys  # an option that changes the map still changes the key
+
+
+def test_compile_is_placement_and_refused_with_pack():
+    config = {"task": "adding", "models": "lstm", "lengths": "8"}
+    eager, compiled = (plan(load_config({**config, "compile": flag}))[0] for flag in (False, True))
+    assert compiled.compiled and not eager.compiled and compiled.run_key == eager.run_key
+    with pytest.raises(ConfigError, match="compile: packed training"):
+        load_config({"task": "adding", "models": "mingru", "lengths": "8", "compile": True, "pack": True})

@@ -119,3 +119,21 @@ def test_train_stops_at_a_nan_loss(nan_loss_from_step_3, gen):
     assert result.diverged_step == 3
     assert len(result.step_seconds) == 3
     assert result.curve == []
+
+
+@pytest.mark.slow  # torch.compile's first call: about 30 s on 2 cores
+def test_a_compiled_run_trains_as_the_eager_one(gen):
+    # The same steps from the same weights and data: the validation curves agree to the tolerance the streaming
+    # tests use (fused kernels may sum in another order), and a different run would not (the check can fail).
+    task = tasks.get_task("adding")
+    curves = []
+    for compiled, lr in ((False, 1e-3), (True, 1e-3), (False, 3e-3)):
+        torch.manual_seed(0)
+        model = models.build_model("mingru", task.spec, width=8, layers=1)
+        val_set = make_eval_set(task, TINY_BUDGET.val_size, 8, gen(1))
+        result = train(model, task, TINY_BUDGET, lr=lr, seq_len=8, data=gen(2), val_set=val_set, device="cpu",
+                       progress=False, compiled=compiled)  # fmt: skip
+        curves.append(torch.tensor([loss for _, loss in result.curve]))
+    eager, compiled, other = curves
+    torch.testing.assert_close(compiled, eager, atol=1e-4 * eager.abs().max().item(), rtol=0)
+    assert not torch.allclose(other, eager, atol=1e-4 * eager.abs().max().item(), rtol=0)

@@ -1,0 +1,135 @@
+"""The S6 core of Mamba (Gu & Dao 2023, Algorithm 2) as one autograd function, forward and backward by hand.
+
+The recurrence, per channel i and state n, from h_{-1} = 0:
+
+    h_t = exp(Delta_t A) * h_{t-1} + (Delta_t x_t) B_t         (B, I, N) at every step
+    y_t = h_t . C_t                                            (B, I)
+
+Built from autograd's pieces (``models.scan``), training keeps four (B, L, I, N) tensors alive until the
+backward: ``exp(Delta A)``, ``Delta B x``, the states and what the contraction with C saved. Here the forward
+runs over T steps at a time and keeps only each chunk's first h, (B, L / T, I, N); the backward
+walks the chunks from the last, rebuilding a chunk's ``exp(Delta A)``, ``Delta B x`` and states (cheap: one
+exp, one product, one loop) before running the adjoint recurrence back through it:
+
+    g_t = dy_t C_t + exp(Delta_{t+1} A) * g_{t+1}              dL/dh_t, (B, I, N), from g_L = 0
+    dC_t = dy_t . h_t        d(Delta x)_t = g_t . B_t        dB_t = (Delta x)_t . g_t
+    q_t = g_t * h_{t-1} * exp(Delta_t A)                       dL/d(Delta_t A)
+    dDelta_t += q_t . A      dA = sum over batch and time of Delta_t q_t
+
+The loops over time update one (B, I, N) slice in place; every reduction over I or N is a batched matrix
+product over (B T). This is what the official CUDA kernel does (``selective_scan_fwd/bwd``: recompute in the
+backward, states kept per chunk only), written with PyTorch's CPU operations.
+
+Dimension letters: ``B`` batch, ``L`` length, ``I`` inner channels, ``N`` state size, ``T`` steps of a chunk,
+``J`` chunks.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange
+
+# The elements of a chunk's (T, B, I, N) tensors: T is chosen so each holds about this many (2 MiB in fp32),
+# so that the passes over a chunk find it in cache. On the 2-core CPU this was developed on (1 MiB of L2),
+# Mamba's mixer at L = 1024, one thread, ran fwd + bwd 1.2x faster with chunks of 2^19 elements than of
+# 256 steps (4M elements at 20k parameters), and no faster with smaller ones.
+CHUNK_ELEMENTS = 2**19
+
+
+# torch.compile would unroll the loops over time into a graph of thousands of nodes: the core stays eager, and
+# what surrounds it (projections, conv, gates) compiles.
+@torch.compiler.disable
+def s6(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """``y_t = C_t . h_t`` of the S6 recurrence, (B, L, I) from x and Delta (B, L, I), A (I, N), B and C (B, L, N)."""
+    steps = max(1, CHUNK_ELEMENTS // (x.shape[0] * A.numel()))  # T: a chunk's (T, B, I, N) near CHUNK_ELEMENTS
+    return S6Function.apply(x, delta, A, b, c, steps)
+
+
+class S6Function(torch.autograd.Function):
+    """The chunked S6 recurrence with its hand-written backward; saves the inputs and one h per chunk.
+
+    Inside, time is the leading dimension: a step's (B, I, N) slice is contiguous, and so is the (T B) batch of
+    the small matrix products that do the reductions."""
+
+    @staticmethod
+    def forward(ctx, x, delta, A, b, c, chunk):
+        ctx.chunk = chunk
+        x, delta, b, c = (rearrange(t, "b l ... -> l b ...").contiguous() for t in (x, delta, b, c))
+        h = x.new_zeros(x.shape[1], x.shape[2], A.shape[1])  # (B, I, N): h_{-1}
+        firsts, outputs = [], []
+        for x_c, delta_c, b_c, c_c in _chunks(chunk, x, delta, b, c):
+            firsts.append(h)
+            _, states, _ = _chunk_states(x_c, delta_c, A, b_c, h)  # (T + 1, B, I, N)
+            h = states[-1].clone()  # (B, I, N): a copy, so the chunk's buffer is freed
+            outputs.append(_contract(c_c, states[1:]))  # (T, B, I)
+        ctx.save_for_backward(x, delta, A, b, c, torch.stack(firsts))  # firsts: (J, B, I, N)
+        return rearrange(torch.cat(outputs), "l b i -> b l i")  # (B, L, I)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, dy):
+        x, delta, A, b, c, firsts = ctx.saved_tensors
+        dy = rearrange(dy, "b l i -> l b i").contiguous()  # (L, B, I)
+        grads = [[] for _ in range(4)]  # dx, dDelta, dB, dC chunk by chunk, last chunk first
+        dA = torch.zeros_like(A)  # (I, N)
+        g_next = None  # exp(Delta_{t+1} A) g_{t+1} for the chunk's last step: what the chunk after sends back
+        chunks = list(_chunks(ctx.chunk, x, delta, b, c, dy))
+        for j in reversed(range(len(chunks))):
+            x_c, delta_c, b_c, c_c, dy_c = chunks[j]
+            a_bar, states, dx = _chunk_states(x_c, delta_c, A, b_c, firsts[j])  # (T, B, I, N), (T + 1, B, I, N)
+            g = _adjoint(dy_c, c_c, a_bar, g_next)  # (T, B, I, N)
+            g_next = a_bar[0] * g[0]  # (B, I, N)
+            chunk_grads, dA_c = _chunk_gradients(g, states, a_bar, x_c, delta_c, b_c, dx, dy_c, A)
+            dA += dA_c
+            for store, grad in zip(grads, chunk_grads, strict=True):
+                store.append(grad)
+        dx, ddelta, db, dc = (rearrange(torch.cat(store[::-1]), "l b ... -> b l ...") for store in grads)
+        return dx, ddelta, dA, db, dc, None
+
+
+def _chunk_states(x, delta, A, b, h):
+    """exp(Delta A), (T, B, I, N); h_{-1} and the chunk's states from it, (T + 1, B, I, N); Delta x, (T, B, I)."""
+    a_bar = torch.exp(rearrange(delta, "t b i -> t b i 1") * A)  # (T, B, I, N)
+    dx = delta * x  # (T, B, I)
+    states = x.new_empty(len(x) + 1, *h.shape)  # (T + 1, B, I, N): slot 0 is h_{-1}, slot t + 1 is h_t
+    states[0] = h
+    torch.mul(rearrange(dx, "t b i -> t b i 1"), rearrange(b, "t b n -> t b 1 n"), out=states[1:])  # Delta_t x_t B_t
+    steps = states.unbind(0)
+    for t, a_t in enumerate(a_bar.unbind(0)):
+        steps[t + 1].addcmul_(a_t, steps[t])  # (B, I, N): h_t, written over Delta_t x_t B_t
+    return a_bar, states, dx
+
+
+def _contract(c: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """``c_t . m_t`` over N for every channel: (T, B, N), (T, B, I, N) -> (T, B, I).
+
+    A (1, N) x (N, I) product per (t, b), m read transposed: BLAS takes the transpose as a flag, and this
+    ran 2-4x faster than (I, N) x (N, 1) products or a multiply and a sum over the short last dimension."""
+    return (rearrange(c, "t b n -> t b 1 n") @ m.transpose(-1, -2)).squeeze(-2)  # (T, B, I)
+
+
+def _adjoint(dy, c, a_bar, g_next):
+    """g_t = dy_t C_t + exp(Delta_{t+1} A) g_{t+1} back through a chunk, in place: (T, B, I, N)."""
+    g = rearrange(dy, "t b i -> t b i 1") * rearrange(c, "t b n -> t b 1 n")  # (T, B, I, N): dy_t C_t
+    steps = g.unbind(0)
+    if g_next is not None:
+        steps[-1].add_(g_next)
+    for t in range(len(steps) - 2, -1, -1):
+        steps[t].addcmul_(a_bar[t + 1], steps[t + 1])  # (B, I, N)
+    return g
+
+
+def _chunk_gradients(g, states, a_bar, x, delta, b, dx, dy, A):
+    """dx, dDelta, dB, dC of one chunk, (T, B, ...) each, and its share of dA, (I, N)."""
+    dc = (rearrange(dy, "t b i -> t b 1 i") @ states[1:]).squeeze(-2)  # (T, B, N): dy_t . h_t over I
+    d_dx = _contract(b, g)  # (T, B, I): g_t . B_t over N
+    db = (rearrange(dx, "t b i -> t b 1 i") @ g).squeeze(-2)  # (T, B, N): (Delta x)_t . g_t over I
+    q = g.mul_(states[:-1]).mul_(a_bar)  # (T, B, I, N): dL/d(Delta_t A), written over g (no longer needed)
+    ddelta = torch.linalg.vecdot(q, A) + d_dx * x  # (T, B, I): q_t . A over N
+    dA = q.mul_(rearrange(delta, "t b i -> t b i 1")).sum((0, 1))  # (I, N): sum of Delta_t q_t, q consumed
+    return (d_dx * delta, ddelta, db, dc), dA
+
+
+def _chunks(steps: int, *tensors: torch.Tensor):
+    """The tensors' pieces of ``steps`` steps along time (dim 0), together."""
+    return zip(*(t.split(steps) for t in tensors), strict=True)
