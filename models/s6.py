@@ -16,9 +16,10 @@ exp, one product, one loop) before running the adjoint recurrence back through i
     q_t = g_t * h_{t-1} * exp(Delta_t A)                       dL/d(Delta_t A)
     dDelta_t += q_t . A      dA = sum over batch and time of Delta_t q_t
 
-The loops over time update one (B, I, N) slice in place; every reduction over I or N is a batched matrix
-product over (B T). This is what the official CUDA kernel does (``selective_scan_fwd/bwd``: recompute in the
-backward, states kept per chunk only), written with PyTorch's CPU operations.
+The loops over time update one (B, I, N) slice in place; the reductions over I or N that C, B and Delta x
+share across channels are batched matrix products over (T B), the two through A (per channel) a multiply and
+a sum. The official CUDA kernel works the same way (it saves the state at chunk boundaries and recomputes
+the rest in its backward); this is that plan in PyTorch's CPU operations.
 
 Dimension letters: ``B`` batch, ``L`` length, ``I`` inner channels, ``N`` state size, ``T`` steps of a chunk,
 ``J`` chunks.
@@ -31,8 +32,8 @@ from einops import rearrange
 
 # The elements of a chunk's (T, B, I, N) tensors: T is chosen so each holds about this many (2 MiB in fp32),
 # so that the passes over a chunk find it in cache. On the 2-core CPU this was developed on (1 MiB of L2),
-# Mamba's mixer at L = 1024, one thread, ran fwd + bwd 1.2x faster with chunks of 2^19 elements than of
-# 256 steps (4M elements at 20k parameters), and no faster with smaller ones.
+# Mamba's mixer at L = 1024, one thread, ran fwd + bwd 1.1-1.2x faster with chunks of 2^19 elements than of
+# 256 steps (2M elements at 20k parameters), and no faster with smaller ones.
 CHUNK_ELEMENTS = 2**19
 
 
