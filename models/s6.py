@@ -16,9 +16,10 @@ exp, one product, one loop) before running the adjoint recurrence back through i
     q_t = g_t * h_{t-1} * exp(Delta_t A)                       dL/d(Delta_t A)
     dDelta_t += q_t . A      dA = sum over batch and time of Delta_t q_t
 
-The loops over time update one (B, I, N) slice in place; every reduction over I or N is a batched matrix
-product over (B T). This is what the official CUDA kernel does (``selective_scan_fwd/bwd``: recompute in the
-backward, states kept per chunk only), written with PyTorch's CPU operations.
+The loops over time update one (B, I, N) slice in place; the reductions over I or N that C, B and Delta x
+share across channels are batched matrix products over (T B), the two through A (per channel) a multiply and
+a sum. The official CUDA kernel works the same way (it saves the state at chunk boundaries and recomputes
+the rest in its backward); this is that plan in PyTorch's CPU operations.
 
 Dimension letters: ``B`` batch, ``L`` length, ``I`` inner channels, ``N`` state size, ``T`` steps of a chunk,
 ``J`` chunks.
@@ -31,8 +32,8 @@ from einops import rearrange
 
 # The elements of a chunk's (T, B, I, N) tensors: T is chosen so each holds about this many (2 MiB in fp32),
 # so that the passes over a chunk find it in cache. On the 2-core CPU this was developed on (1 MiB of L2),
-# Mamba's mixer at L = 1024, one thread, ran fwd + bwd 1.2x faster with chunks of 2^19 elements than of
-# 256 steps (4M elements at 20k parameters), and no faster with smaller ones.
+# Mamba's mixer at L = 1024, one thread, ran fwd + bwd 1.1-1.2x faster with chunks of 2^19 elements than of
+# 256 steps (2M elements at 20k parameters), and no faster with smaller ones.
 CHUNK_ELEMENTS = 2**19
 
 
@@ -42,19 +43,19 @@ CHUNK_ELEMENTS = 2**19
 def s6(x: torch.Tensor, delta: torch.Tensor, A: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """``y_t = C_t . h_t`` of the S6 recurrence, (B, L, I) from x and Delta (B, L, I), A (I, N), B and C (B, L, N)."""
     steps = max(1, CHUNK_ELEMENTS // (x.shape[0] * A.numel()))  # T: a chunk's (T, B, I, N) near CHUNK_ELEMENTS
-    return S6Function.apply(x, delta, A, b, c, steps)
+    return S6Function.apply(x, delta, A, b, c, steps)[0]
 
 
 class S6Function(torch.autograd.Function):
     """The chunked S6 recurrence with its hand-written backward; saves the inputs and one h per chunk.
 
     Inside, time is the leading dimension: a step's (B, I, N) slice is contiguous, and so is the (T B) batch of
-    the small matrix products that do the reductions."""
+    the small matrix products that do the reductions. Returns y and the chunks' first states (not
+    differentiable), which the backward starts each chunk's rebuild from."""
 
     @staticmethod
-    def forward(ctx, x, delta, A, b, c, chunk):
-        ctx.chunk = chunk
-        x, delta, b, c = (rearrange(t, "b l ... -> l b ...").contiguous() for t in (x, delta, b, c))
+    def forward(x, delta, A, b, c, chunk):
+        x, delta, b, c = _time_major(x, delta, b, c)
         h = x.new_zeros(x.shape[1], x.shape[2], A.shape[1])  # (B, I, N): h_{-1}
         firsts, outputs = [], []
         for x_c, delta_c, b_c, c_c in _chunks(chunk, x, delta, b, c):
@@ -62,14 +63,28 @@ class S6Function(torch.autograd.Function):
             _, states, _ = _chunk_states(x_c, delta_c, A, b_c, h)  # (T + 1, B, I, N)
             h = states[-1].clone()  # (B, I, N): a copy, so the chunk's buffer is freed
             outputs.append(_contract(c_c, states[1:]))  # (T, B, I)
-        ctx.save_for_backward(x, delta, A, b, c, torch.stack(firsts))  # firsts: (J, B, I, N)
-        return rearrange(torch.cat(outputs), "l b i -> b l i")  # (B, L, I)
+        return rearrange(torch.cat(outputs), "l b i -> b l i"), torch.stack(firsts)  # (B, L, I), (J, B, I, N)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, delta, A, b, c, ctx.chunk = inputs
+        ctx.mark_non_differentiable(output[1])
+        ctx.save_for_backward(x, delta, A, b, c, output[1])
+
+    @staticmethod
+    def vmap(info, in_dims, x, delta, A, b, c, chunk):
+        """Under torch.func.vmap (``run --pack``: one member per model), member by member: each has its own A."""
+        def member(g):
+            return [t if d is None else t.select(d, g) for t, d in zip((x, delta, A, b, c), in_dims, strict=False)]
+
+        outputs = [S6Function.apply(*member(g), chunk) for g in range(info.batch_size)]
+        return tuple(torch.stack(parts) for parts in zip(*outputs, strict=True)), (0, 0)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dy, _):
         x, delta, A, b, c, firsts = ctx.saved_tensors
-        dy = rearrange(dy, "b l i -> l b i").contiguous()  # (L, B, I)
+        x, delta, b, c, dy = _time_major(x, delta, b, c, dy)
         grads = [[] for _ in range(4)]  # dx, dDelta, dB, dC chunk by chunk, last chunk first
         dA = torch.zeros_like(A)  # (I, N)
         g_next = None  # exp(Delta_{t+1} A) g_{t+1} for the chunk's last step: what the chunk after sends back
@@ -85,6 +100,11 @@ class S6Function(torch.autograd.Function):
                 store.append(grad)
         dx, ddelta, db, dc = (rearrange(torch.cat(store[::-1]), "l b ... -> b l ...") for store in grads)
         return dx, ddelta, dA, db, dc, None
+
+
+def _time_major(*tensors: torch.Tensor) -> list[torch.Tensor]:
+    """(B, L, ...) -> (L, B, ...), contiguous."""
+    return [rearrange(t, "b l ... -> l b ...").contiguous() for t in tensors]
 
 
 def _chunk_states(x, delta, A, b, h):
