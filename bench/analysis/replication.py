@@ -9,9 +9,10 @@ published number is a positive control: it is shown, and used as a control, but 
 published outcomes (``bench.analysis.claims``) that speak about the recipe's task are judged on the same cells (a
 "far below" needs its gap there).
 
-The recipe's verdict: *budget too small to test this claim* where a control row did not solve on every planned seed;
-else *confirmed* where every row confirms, *contradicted* where a row contradicts after Holm's correction over the
-rows, *unclear* otherwise, *not measured* where no row's model ran.
+The recipe's verdict: *budget too small to test this claim* where nothing shows the budget suffices (no control
+row, and no row the paper says solved, solved on every planned seed, and no row that should learn did); else
+*confirmed* where every row confirms, *contradicted* where a row contradicts after Holm's correction over the rows,
+*unclear* otherwise, *not measured* where no row's model ran.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def _labels(cells: list[Cell], model: str, sweep: str) -> tuple[str, ...]:
 def recipe_verdicts(recipe: str, source: str, published: list[dict], runs_by_sweep: dict[str, list[dict]]) -> dict:
     """The rows' verdicts, the published outcomes' on the same cells, the controls, and the recipe's verdict."""
     cells = build_cells(tagged_records(runs_by_sweep))
-    rows, controls = [], []
+    rows, controls, candidates = [], [], []
     for entry in published:
         labels = _labels(cells, entry["model"], entry.get("sweep", ""))
+        if entry.get("expect") in (None, "solved"):  # a model that should solve: its cells show the budget suffices
+            candidates += [c for c in cells if c.model in labels]
         if entry.get("expect") is None:
             controls += [c for c in cells if c.model in labels]
             continue
@@ -67,7 +70,7 @@ def recipe_verdicts(recipe: str, source: str, published: list[dict], runs_by_swe
             rows.append(verdict_row(claim, judge(claim, []), "", "not run"))
     outcomes = _outcomes(cells)
     return {"rows": pd.DataFrame(rows), "outcomes": pd.DataFrame(outcomes), "controls": controls,
-            "verdict": _recipe_verdict(rows, controls)}  # fmt: skip
+            "verdict": _recipe_verdict(rows, candidates)}  # fmt: skip
 
 
 def _outcomes(cells: list[Cell]) -> list[dict]:
@@ -77,11 +80,14 @@ def _outcomes(cells: list[Cell]) -> list[dict]:
     return [r for r in judge_cells(cells, claims) if r["verdict"] != "not measured"]
 
 
-def _recipe_verdict(rows: list[dict], controls: list[Cell]) -> str:
-    short = [c for c in controls if c.n_solved < c.n_planned]
-    if short:
-        numbers = "; ".join(c.describe() for c in short)
-        return f"{TOO_SMALL} (the positive control did not solve on every seed: {numbers})"
+def _recipe_verdict(rows: list[dict], candidates: list[Cell]) -> str:
+    """Too small where nothing shows the budget suffices: no model that should solve (a control, or a row the paper
+    says solved) solved on every seed, and no row that should learn was confirmed to."""
+    learned = any(r["verdict"] == "confirmed" and "learns" in r["claim"] for r in rows)
+    solved = any(c.n_planned and c.n_solved == c.n_planned for c in candidates)
+    if candidates and not solved and not learned:
+        numbers = "; ".join(c.describe() for c in candidates)
+        return f"{TOO_SMALL} (no positive control solved on every seed: {numbers})"
     measured = [r for r in rows if r["verdict"] != "not measured"]
     if not measured:
         return "not measured"

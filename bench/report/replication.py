@@ -42,8 +42,9 @@ def replication_section(out_dir: Path) -> Section | None:
         "(docs/verdicts.md): *solved* by an exact binomial test that a seed solves more often than not, *not "
         "solved* by its mirror where a positive control solves in the same budget, *baseline* by an equivalence "
         "test within 10% of the way from the baseline to perfect beside a control that solves more often, *learns* "
-        "by a one-sided test past that band. A row without a published number is a positive control: where it did "
-        "not solve on every seed, the budget is too small to test the claim and the recipe says so."
+        "by a one-sided test past that band. A row without a published number is a control. Where no control and "
+        "no row the paper says solved solved on every seed (and no row that should learn did), the budget is too "
+        "small to test the claim, and the recipe says so instead of judging the other rows."
     )
     tables = []
     if not judged["rows"].empty:

@@ -49,3 +49,13 @@ def test_a_model_of_one_sweep_controls_another_in_the_same_budget() -> None:
 def test_a_row_whose_model_did_not_run_is_not_measured() -> None:
     found = judged(TCN_ADDING[1:], {"": runs("adding", "rnn", 200, AT_BASELINE)})
     assert found["verdict"] == "not measured"
+
+
+def test_a_solved_row_that_solves_shows_the_budget_suffices_without_a_control() -> None:
+    rows = [{"model": "transformer", "expect": "solved", "value": "-"}, {"model": "lstm", "expect": None}]
+    found = judged(rows, {"": runs("associative_recall", "transformer", 64, RECALLED)
+                          + runs("associative_recall", "lstm", 64, [0.02] * 5)})  # fmt: skip
+    assert not found["verdict"].startswith(TOO_SMALL)
+    nothing = judged(rows, {"": runs("associative_recall", "transformer", 64, [0.1] * 5)
+                            + runs("associative_recall", "lstm", 64, [0.02] * 5)})  # fmt: skip
+    assert nothing["verdict"].startswith(TOO_SMALL)
