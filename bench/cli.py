@@ -14,7 +14,7 @@ from typing import Any
 
 import models
 from bench.commands.source import load_gradients_config, load_speed_config
-from bench.config import load_config, parse_option_flags
+from bench.config import load_run_config, parse_option_flags
 from bench.config.replicate import load_replicate_config, recipe_sweeps
 from bench.errors import ConfigError, one_line
 from bench.report.render import render_terminal
@@ -23,7 +23,7 @@ from bench.report.write import REPORT_HTML, gradient_summary, run_summary, speed
 from bench.store.files import GRADIENTS_FILE, RUNS_FILE, SPEED_FILE
 from bench.store.jsonl import StoreBusy
 
-RUN_FLAGS = {  # flag -> help; every value is validated by SweepConfig, not by argparse
+RUN_FLAGS = {  # flag -> help; every value is validated by RunConfig, not by argparse
     "task": "task to train on (see `list`)",
     "variant": "the task's published variant (`list` shows them; default: the task's first), e.g. adding tcn",
     "models": "comma-separated models (default: the five families; seq2seq only when named)",
@@ -74,7 +74,7 @@ COMPILE_HELP = (
     "run the model's forward and backward through torch.compile (inductor; on CPU it needs a C compiler); the "
     "first step pays the compile; recorded, not part of the run key: it computes the same thing"
 )
-SWITCHES = {  # field -> (flag, value when given, help)
+RUN_SWITCHES = {  # field -> (flag, value when given, help)
     "retry_failed": ("--retry-failed", True, "on resume, run again the runs whose record is a failure"),
     "skip_after_oom": (
         "--no-skip-after-oom",
@@ -162,7 +162,7 @@ REPLICATE_FLAGS = {
 }
 REPLICATE_SWITCHES = {
     "report": ("--no-report", False, "do not write the sweeps' reports (replication.md is written)"),
-    "pack": SWITCHES["pack"],
+    "pack": RUN_SWITCHES["pack"],
 }
 OPTION_HELP = (
     "a model option, MODEL.KEY=VALUE (repeatable), e.g. --option ssm.kernel=vandermonde; "
@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m bench", description="Long-range sequence-model benchmark.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = commands.add_parser("run", help="train every model on a task and summarise")
-    _add_flags(run, RUN_FLAGS, SWITCHES)
+    _add_flags(run, RUN_FLAGS, RUN_SWITCHES)
     run.add_argument("--config", type=Path, help="TOML file of the same keys; flags override it")
     speed = commands.add_parser("speed", help="training, inference and streaming cost against length")
     _add_flags(speed, SPEED_FLAGS, SPEED_SWITCHES)
@@ -280,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_command("speed", load_speed, do_speed, progress)
 
     def load_run() -> Any:
-        flags = {k: getattr(args, k) for k in [*RUN_FLAGS, *SWITCHES]}
-        return load_config({**flags, "model_options": parse_option_flags(args.option)}, args.config)
+        flags = {k: getattr(args, k) for k in [*RUN_FLAGS, *RUN_SWITCHES]}
+        return load_run_config({**flags, "model_options": parse_option_flags(args.option)}, args.config)
 
     return _run_command("run", load_run, do_run, progress)
 

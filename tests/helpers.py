@@ -79,7 +79,7 @@ def tiny_run_args(out: Path, task: str, *extra: str) -> list[str]:
 
 
 def flags(**given) -> dict:
-    """What the CLI hands ``load_config``: every flag, None where not given, strings otherwise."""
+    """What the CLI hands ``load_run_config``: every flag, None where not given, strings otherwise."""
     return {name: given.get(name) for name in RUN_FLAGS}
 
 

@@ -19,7 +19,7 @@ import torch
 import models
 import tasks
 from bench.commands.workload import random_batch, training_step
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.measure.timing import timed_call, timing_stats
 
 BATCHES, LENGTHS, EVAL_SHARE, PER_RUN_S = (4, 16), (128, 256), 0.15, 2.0
@@ -55,7 +55,7 @@ def step_seconds(model: str, spec: tasks.TaskSpec, params: int, options: dict, b
     return (fixed + per_sequence * batch) * (length / long) ** exponent
 
 
-def sweep_seconds(config: SweepConfig) -> float:
+def sweep_seconds(config: RunConfig) -> float:
     """The sweep's estimated wall seconds on this machine's CPU, one run at a time."""
     task = tasks.get_task(config.task, **config.task_arguments)
     runs = len(config.seeds) * len(config.lrs)

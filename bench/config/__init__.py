@@ -3,8 +3,8 @@
 that reads a results folder loads its config in ``bench.commands.source``) nor the layers above."""
 
 from bench.config.gradients import GradientsConfig
-from bench.config.load import load_config, parse_option_flags
-from bench.config.run import SweepConfig
+from bench.config.load import load_run_config, parse_option_flags
+from bench.config.run import RunConfig
 from bench.config.speed import SpeedConfig
 from bench.errors import ConfigError
 
@@ -12,7 +12,7 @@ __all__ = [
     "ConfigError",
     "GradientsConfig",
     "SpeedConfig",
-    "SweepConfig",
-    "load_config",
+    "RunConfig",
+    "load_run_config",
     "parse_option_flags",
 ]

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 import tasks
 from bench.config.fields import one_line
 from bench.config.presets import PRESETS, preset_task_params
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.errors import ConfigError
 from tasks.registry_errors import unknown_name
 
@@ -60,7 +60,7 @@ def validated(config: type, values: dict[str, Any]):
         raise ConfigError(str(exc)) from None
 
 
-def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepConfig:
+def load_run_config(cli: dict[str, Any], config_file: Path | None = None) -> RunConfig:
     """Merge the preset, then the TOML file, then the flags the user gave (None = not given)."""
     file_values = _read_toml(config_file) if config_file is not None else {}
     given = {k: v for k, v in cli.items() if v is not None}
@@ -69,7 +69,7 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
         raise ConfigError(f"preset: {unknown_name('preset', preset, PRESETS)}")
     task = given.get("task", file_values.get("task"))
     variant = given.get("variant", file_values.get("variant"))
-    merged = {k: v for k, v in PRESETS[preset].items() if k not in ("lengths", "task_params", "workers")}
+    merged = {k: v for k, v in PRESETS[preset].items() if k not in ("lengths", "task_params")}
     if isinstance(task, str) and task in tasks.TASKS:  # any other value is reported by the field's validation
         merged["lengths"] = PRESETS[preset]["lengths"].get(task, [])
         if variant is None or variant in tasks.task_variants(task):
@@ -80,11 +80,7 @@ def load_config(cli: dict[str, Any], config_file: Path | None = None) -> SweepCo
     merged.update(given)
     if "model_options" in given and isinstance(file_values.get("model_options"), dict):
         merged["model_options"] = _merge_options(file_values["model_options"], given["model_options"])
-    if "workers" not in merged and merged.get("executor", "subprocess") == "subprocess":
-        # the preset's runs at a time, for this machine's processes only: a cluster engine or the inline executor
-        # (tests) sets its own
-        merged["workers"] = PRESETS[preset].get("workers")
-    config = validated(SweepConfig, merged)
+    config = validated(RunConfig, merged)
     check_writable(config.out_dir)
     return config
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bench.config.fields import MAX_THREADS, one_line
 from bench.config.recipes import RECIPES, Recipe, Sweep
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.errors import ConfigError
 from tasks.registry_errors import unknown_name
 
@@ -57,7 +57,7 @@ def load_replicate_config(cli: dict[str, Any]) -> ReplicateConfig:
         raise ConfigError(one_line(exc, ReplicateConfig) if hasattr(exc, "errors") else str(exc)) from None
 
 
-def recipe_sweeps(config: ReplicateConfig) -> list[tuple[str, SweepConfig]]:
+def recipe_sweeps(config: ReplicateConfig) -> list[tuple[str, RunConfig]]:
     """(label, the sweep's config) for each sweep of the recipe at the config's scale; a named sweep goes in a
     folder of its own under the replication's folder (as replication.json says). The training recipe (optimiser,
     schedule, clipping) is the scale's: the paper's at both scales."""
@@ -70,9 +70,9 @@ def recipe_sweeps(config: ReplicateConfig) -> list[tuple[str, SweepConfig]]:
                   "pack": config.pack, **sweep_values(recipe, sweep, config.scale),
                   **{k: v for k, v in (("threads", config.threads), ("workers", config.workers)) if v is not None}}
         try:
-            sweeps.append((sweep.label, SweepConfig(**values)))
+            sweeps.append((sweep.label, RunConfig(**values)))
         except ValueError as exc:
-            message = one_line(exc, SweepConfig) if hasattr(exc, "errors") else str(exc)
+            message = one_line(exc, RunConfig) if hasattr(exc, "errors") else str(exc)
             raise ConfigError(f"{recipe.name} ({config.scale}): {message}") from None
     return sweeps
 

@@ -45,7 +45,7 @@ REMOTE_EXTRAS = {"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}  # execu
 REMOTE_WORKERS = 8  # runs in flight on a cluster by default; the engine queues the rest
 
 
-class SweepConfig(ComparisonConfig):
+class RunConfig(ComparisonConfig):
     task_params: dict[str, Any] = Field(default_factory=dict)
     eval_lengths: list[str] = Field(default_factory=list)  # "2x" (times the trained length) or a length
     preset: str = "quick"
@@ -162,7 +162,7 @@ class SweepConfig(ComparisonConfig):
         return each_once(at_most(values, MAX_SEED, "MAX_SEED, 2**63 - 1: torch takes a 64-bit seed"))
 
     @model_validator(mode="after")
-    def _cross_field(self) -> SweepConfig:
+    def _cross_field(self) -> RunConfig:
         for limit in ("timeout_s", "memory_limit_mb"):  # enforced on a child process by its parent
             if getattr(self, limit) is not None and self.executor == "inline":
                 raise ValueError(f"{limit}: needs each run in its own process: executor subprocess, ray or slurm")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import ray
 
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.engines.base import InFlight
 from bench.engines.isolation import run_isolated
 from bench.engines.job import Job, failure_records
@@ -21,7 +21,7 @@ from bench.errors import ConfigError
 
 
 class RayEngine:
-    def __init__(self, config: SweepConfig, task: Callable[[Job], list[dict]] | None = None):
+    def __init__(self, config: RunConfig, task: Callable[[Job], list[dict]] | None = None):
         self._started_here = not ray.is_initialized()
         if self._started_here:  # an existing cluster (--ray-address), or a local one started for this sweep
             try:

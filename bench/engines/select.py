@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import importlib
 
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.engines.base import Engine
 from bench.engines.local import InlineEngine, LocalEngine
 
 REMOTE_ENGINES = {"ray": ("bench.engines.ray", "RayEngine"), "slurm": ("bench.engines.slurm", "SlurmEngine")}
 
 
-def make_engine(config: SweepConfig, progress: bool) -> Engine:
+def make_engine(config: RunConfig, progress: bool) -> Engine:
     if config.executor == "inline":
         return InlineEngine(progress)
     if config.executor in REMOTE_ENGINES:

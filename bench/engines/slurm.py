@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import submitit
 
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.engines.base import InFlight
 from bench.engines.isolation import run_isolated
 from bench.engines.job import Job, failure_records
@@ -24,7 +24,7 @@ DEFAULT_TIME_MIN = 60
 
 
 class SlurmEngine:
-    def __init__(self, config: SweepConfig, task: Callable[[Job], list[dict]] | None = None):
+    def __init__(self, config: RunConfig, task: Callable[[Job], list[dict]] | None = None):
         try:
             self._executor = submitit.AutoExecutor(folder=config.out_dir / "slurm", cluster=config.slurm_cluster)
         except Exception as exc:  # noqa: BLE001 - no SLURM here: sbatch missing, or not a SLURM node

@@ -15,13 +15,13 @@ from bench.measure.torch_setup import failure_status
 from bench.sweep.plan import RunSpec
 from bench.sweep.training import (
     TrainingJob,
+    build_model_and_data,
     check_origins,
-    completed,
     data_stream,
+    finish_record,
     identity_record,
-    measured,
-    prepared,
-    start,
+    measure_trained,
+    open_run,
 )
 from bench.train.pack import packs, train_packed
 from tasks.plugins import relative_to
@@ -68,14 +68,15 @@ class PackedTrainingJob:
         except Exception as exc:  # noqa: BLE001 - a failing pack is recorded for each of its runs
             for record in records:
                 record.update(status=failure_status(exc), error=f"{type(exc).__name__}: {exc}")
-        return [completed(record, spec, started_at, clock) for record, spec in zip(records, self.specs, strict=True)]
+        pairs = zip(records, self.specs, strict=True)
+        return [finish_record(record, spec, started_at, clock) for record, spec in pairs]
 
 
 def _train_and_measure(specs: tuple[RunSpec, ...], context: Context) -> list[dict]:
     check_origins(specs[0])
     first = specs[0]
-    task, memory = start(first, context.fresh_process)
-    members = [prepared(spec, task) for spec in specs]
+    task, memory = open_run(first, context.fresh_process)
+    members = [build_model_and_data(spec, task) for spec in specs]
     results = train_packed(
         [model for model, _, _ in members],
         task,
@@ -87,7 +88,7 @@ def _train_and_measure(specs: tuple[RunSpec, ...], context: Context) -> list[dic
         device=first.device,
         progress=context.progress,
     )
-    figures = [measured(spec, task, model, result, val_set, test_set, memory)
+    figures = [measure_trained(spec, task, model, result, val_set, test_set, memory)
                for spec, (model, val_set, test_set), result in zip(specs, members, results, strict=True)]  # fmt: skip
     peak = figures[-1]["peak_mem_mb"]  # the peak of the whole pack, measured after its last member
     return [{**f, "peak_mem_mb": peak} for f in figures]

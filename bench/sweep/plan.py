@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import models
 import tasks
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.store.files import CHECKPOINT_DIR, RUN_KEY_VERSION
 from bench.train.budget import Budget, budget_identity
 from models import plugins as model_plugins
@@ -84,7 +84,7 @@ def compute_run_key(spec: RunSpec) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def budget_of(config: SweepConfig) -> Budget:
+def budget_of(config: RunConfig) -> Budget:
     return Budget(
         steps=config.steps,
         batch_size=config.batch_size,
@@ -106,7 +106,7 @@ def budget_of(config: SweepConfig) -> Budget:
     )
 
 
-def plan(config: SweepConfig) -> list[RunSpec]:
+def plan(config: RunConfig) -> list[RunSpec]:
     """Every run of the sweep, ordered model by model and short lengths first."""
     task = tasks.get_task(config.task, **config.task_arguments)
     budget = budget_of(config)
@@ -143,7 +143,7 @@ def plan(config: SweepConfig) -> list[RunSpec]:
     ]
 
 
-def threads_per_run(config: SweepConfig) -> int | None:
+def threads_per_run(config: RunConfig) -> int | None:
     """CPU threads of each run: as given; else, with several runs in flight, the cores divided among them."""
     if config.threads is not None:
         return config.threads

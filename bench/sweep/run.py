@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from bench.config.run import SweepConfig
+from bench.config.run import RunConfig
 from bench.engines.base import Engine
 from bench.engines.job import Job
 from bench.engines.pipeline import SkipRule, run_jobs
@@ -25,7 +25,7 @@ from bench.sweep.plan import RunSpec, plan, threads_per_run
 from bench.sweep.training import TrainingJob
 
 
-def run_sweep(config: SweepConfig, *, progress: bool = True) -> list[dict]:
+def run_sweep(config: RunConfig, *, progress: bool = True) -> list[dict]:
     """Run every planned run of ``config`` not yet stored in ``config.out_dir``; returns the planned runs' records
     (the newest of each), in plan order."""
     specs = plan(config)
@@ -38,7 +38,7 @@ def run_sweep(config: SweepConfig, *, progress: bool = True) -> list[dict]:
     return [records[s.run_key] for s in specs if s.run_key in records]
 
 
-def _run_planned(config: SweepConfig, specs: list[RunSpec], engine: Engine, progress: bool) -> None:
+def _run_planned(config: RunConfig, specs: list[RunSpec], engine: Engine, progress: bool) -> None:
     out_dir = config.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     with locked(out_dir):
@@ -59,7 +59,7 @@ def _needs_run(stored: dict | None, retry_failed: bool) -> bool:
     return stored is None or (retry_failed and stored.get("status") != "ok")
 
 
-def _execute(config: SweepConfig, todo: list[RunSpec], stored: dict[str, dict], engine: Engine, progress: bool) -> None:
+def _execute(config: RunConfig, todo: list[RunSpec], stored: dict[str, dict], engine: Engine, progress: bool) -> None:
     """Every run through the engine, each record stored as it comes back."""
     bar = tqdm(total=len(todo), desc=f"{config.task} sweep", unit="run", disable=None if progress else True)
 
@@ -82,7 +82,7 @@ def _execute(config: SweepConfig, todo: list[RunSpec], stored: dict[str, dict], 
         bar.close()
 
 
-def _invocation(config: SweepConfig, specs: list[RunSpec]) -> dict:
+def _invocation(config: RunConfig, specs: list[RunSpec]) -> dict:
     """This sweep's entry in the folder's manifest: the common provenance, the plan, and the threads each run gets."""
     entry = invocation("run", config.model_dump(mode="json"), config.resolved_device)
     entry["determinism"]["threads"] = threads_per_run(config) or torch.get_num_threads()

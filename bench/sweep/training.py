@@ -97,10 +97,10 @@ def run_one(spec: RunSpec, *, fresh_process: bool = False, progress: bool = True
         record.update(_train_and_measure(spec, fresh_process, progress))
     except Exception as exc:  # noqa: BLE001 - any failure of one run is recorded, never fatal to the sweep
         record.update(status=failure_status(exc), error=f"{type(exc).__name__}: {exc}")
-    return completed(record, spec, started_at, clock)
+    return finish_record(record, spec, started_at, clock)
 
 
-def completed(record: dict, spec: RunSpec, started_at: datetime, clock: float) -> dict:
+def finish_record(record: dict, spec: RunSpec, started_at: datetime, clock: float) -> dict:
     """The record with its status (from its figures, unless it failed) and its environment and timestamps."""
     if record.get("diverged_step") is not None or "steps_run" in record:
         record["status"] = "diverged" if record["diverged_step"] is not None else "ok"
@@ -129,7 +129,7 @@ def _warm_up(spec: RunSpec, task: tasks.Task) -> None:
     torch.optim.AdamW(model.parameters()).step()
 
 
-def start(spec: RunSpec, fresh_process: bool) -> tuple[tasks.Task, PeakMemory]:
+def open_run(spec: RunSpec, fresh_process: bool) -> tuple[tasks.Task, PeakMemory]:
     """The job's torch settings, its task, a warm-up, its memory cap; the peak-memory measurement started."""
     configure_torch(spec.device, spec.threads)
     task = tasks.get_task(spec.task, **spec.task_params)
@@ -142,7 +142,7 @@ def start(spec: RunSpec, fresh_process: bool) -> tuple[tasks.Task, PeakMemory]:
     return task, memory
 
 
-def prepared(spec: RunSpec, task: tasks.Task) -> tuple[torch.nn.Module, list, list]:
+def build_model_and_data(spec: RunSpec, task: tasks.Task) -> tuple[torch.nn.Module, list, list]:
     """The run's initial model on its device, and its validation and test sets."""
     model = initial_model(spec.model, task.spec, seed=spec.seed, target_params=spec.budget.target_params,
                           options=spec.model_options, width=spec.fixed_width)  # fmt: skip
@@ -163,8 +163,8 @@ def check_origins(spec: RunSpec) -> None:
 
 def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> dict:
     check_origins(spec)
-    task, memory = start(spec, fresh_process)
-    model, val_set, test_set = prepared(spec, task)
+    task, memory = open_run(spec, fresh_process)
+    model, val_set, test_set = build_model_and_data(spec, task)
     result = train(
         model,
         task,
@@ -177,10 +177,10 @@ def _train_and_measure(spec: RunSpec, fresh_process: bool, progress: bool) -> di
         progress=progress,
         compiled=spec.compiled,
     )
-    return measured(spec, task, model, result, val_set, test_set, memory)
+    return measure_trained(spec, task, model, result, val_set, test_set, memory)
 
 
-def measured(spec: RunSpec, task: tasks.Task, model: torch.nn.Module, result: TrainResult, val_set: list,
+def measure_trained(spec: RunSpec, task: tasks.Task, model: torch.nn.Module, result: TrainResult, val_set: list,
              test_set: list, memory: PeakMemory) -> dict:  # fmt: skip
     """The record's figures of a trained run: final validation and test metrics, costs, checkpoint."""
     finished = result.diverged_step is None  # then the last validation ran after the last step

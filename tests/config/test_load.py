@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.config import ConfigError, SweepConfig, load_config
+from bench.config import ConfigError, RunConfig, load_run_config
 from bench.config.presets import PRESETS
 from tests.helpers import flags
 
@@ -15,8 +15,8 @@ def test_preset_then_file_then_flags(tmp_path):
         'preset = "standard"\nsteps = 7\nbatch_size = 5\nmodels = ["lstm", "gru"]\n'
         "task_params = {n_symbols = 4}\n[model_options.lstm]\nlayers = 2\n"
     )
-    config = load_config(flags(task="copying", steps="3", lengths="8,16"), path)
-    assert isinstance(config, SweepConfig)
+    config = load_run_config(flags(task="copying", steps="3", lengths="8,16"), path)
+    assert isinstance(config, RunConfig)
     assert config.steps == 3  # the flag beats the file
     assert config.lengths == [8, 16]
     assert config.batch_size == 5  # the file beats the preset
@@ -41,7 +41,7 @@ def test_option_flags_are_typed_and_merge_over_the_file(tmp_path, cli, monkeypat
 def test_preset_flag_beats_the_file_preset(tmp_path):
     path = tmp_path / "sweep.toml"
     path.write_text('preset = "standard"\n')
-    config = load_config(flags(task="adding", preset="paper"), path)
+    config = load_run_config(flags(task="adding", preset="paper"), path)
     assert config.preset == "paper"
     assert config.params == PRESETS["paper"]["params"]
     assert config.lengths == PRESETS["paper"]["lengths"]["adding"]
@@ -49,7 +49,7 @@ def test_preset_flag_beats_the_file_preset(tmp_path):
 
 def test_load_config_raises_config_error():
     with pytest.raises(ConfigError, match="steps"):
-        load_config(flags(task="adding", steps="0"))
+        load_run_config(flags(task="adding", steps="0"))
 
 
 def test_missing_config_file(tmp_path, capsys, cli, no_sweep):

@@ -6,7 +6,7 @@ import pytest
 
 import models
 import tasks
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.config.presets import PRESETS
 from tests.helpers import flags
 
@@ -15,12 +15,12 @@ from tests.helpers import flags
 @pytest.mark.parametrize("task", list(tasks.TASKS))
 def test_every_preset_is_a_valid_sweep_of_every_task(preset, task):
     # Validation solves every model's width for the preset's target: a preset no model can meet fails here.
-    config = load_config(flags(task=task, preset=preset))
+    config = load_run_config(flags(task=task, preset=preset))
     assert config.lengths == PRESETS[preset]["lengths"][task]
 
 
 def test_defaults_are_the_quick_preset_and_every_model():
-    config = load_config(flags(task="copying"))
+    config = load_run_config(flags(task="copying"))
     quick = PRESETS["quick"]
     assert config.preset == "quick"
     assert config.lengths == quick["lengths"]["copying"]

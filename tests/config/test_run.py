@@ -1,4 +1,4 @@
-"""The run command's configuration: a frozen ``SweepConfig``; every bad input is one line, exit 2, no output;
+"""The run command's configuration: a frozen ``RunConfig``; every bad input is one line, exit 2, no output;
 the engines' extras named with their install command; ``--eval-lengths`` checked before any training."""
 
 from __future__ import annotations
@@ -7,13 +7,13 @@ import pydantic
 import pytest
 import torch
 
-from bench.config import ConfigError, load_config
+from bench.config import ConfigError, load_run_config
 from bench.sweep.plan import plan
 from tests.helpers import flags
 
 
 def test_config_is_frozen():
-    config = load_config(flags(task="adding"))
+    config = load_run_config(flags(task="adding"))
     with pytest.raises(pydantic.ValidationError):
         config.steps = 1
 
@@ -115,25 +115,25 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, toml, words, tmp_
 def test_a_missing_extra_is_named_with_its_install_command(executor, extra, monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=rf"pip install 'seqbench\[{extra}\]'"):
-        load_config(flags(task="adding", executor=executor))
+        load_run_config(flags(task="adding", executor=executor))
 
 
 # ---- --eval-lengths ----------------------------------------------------------------------------------
 
 
 def test_eval_lengths_are_multiples_or_lengths_longer_than_the_trained_one():
-    config = load_config(flags(task="adding", lengths="10,40", eval_lengths="2x,4x,50"))
+    config = load_run_config(flags(task="adding", lengths="10,40", eval_lengths="2x,4x,50"))
     assert config.eval_lengths_for(10) == (20, 40, 50)
     assert config.eval_lengths_for(40) == (50, 80, 160)  # 50 is longer than 40: kept; nothing shorter
     keys = {s.run_key for s in plan(config)}
-    plain = {s.run_key for s in plan(load_config(flags(task="adding", lengths="10,40")))}
+    plain = {s.run_key for s in plan(load_run_config(flags(task="adding", lengths="10,40")))}
     assert not keys & plain  # what a run is tested at is part of what it computes
 
 
 @pytest.mark.parametrize("value", ["2y", "0x", "-4", "x"])
 def test_bad_eval_lengths_are_refused(value):
     with pytest.raises(ConfigError, match="eval_lengths"):
-        load_config(flags(task="adding", eval_lengths=value))
+        load_run_config(flags(task="adding", eval_lengths=value))
 
 
 def test_a_learned_table_shorter_than_an_eval_length_is_refused_before_training(tmp_path, cli, capsys, no_sweep):

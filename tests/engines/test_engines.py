@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.engines.local import gpu_slots
 from bench.store.jsonl import latest_invocation, read_manifest, read_records
 from bench.sweep.plan import plan
@@ -63,9 +63,9 @@ def test_two_workers_store_the_records_of_one(one_at_a_time, tmp_path, cli):
 
 def test_workers_divide_the_cores_unless_threads_are_given(monkeypatch):
     monkeypatch.setattr("os.cpu_count", lambda: 8)
-    config = load_config(flags(task="adding", workers="4"))
+    config = load_run_config(flags(task="adding", workers="4"))
     assert {spec.threads for spec in plan(config)} == {2}
-    config = load_config(flags(task="adding", workers="4", threads="3"))
+    config = load_run_config(flags(task="adding", workers="4", threads="3"))
     assert {spec.threads for spec in plan(config)} == {3}
 
 

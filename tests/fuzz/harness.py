@@ -23,7 +23,7 @@ from unittest import mock
 import bench.cli
 import bench.report.write
 from bench.cli import main
-from bench.config import GradientsConfig, SpeedConfig, SweepConfig
+from bench.config import GradientsConfig, RunConfig, SpeedConfig
 from bench.config.fields import (
     MAX_BATCH_SIZE,
     MAX_EVAL_SIZE,
@@ -145,7 +145,7 @@ def assert_within_bounds(config: object) -> None:
         return
     assert_finite(config.model_dump(), "config")
     lengths = list(config.lengths)
-    if isinstance(config, SweepConfig):
+    if isinstance(config, RunConfig):
         lengths += [n for length in config.lengths for n in config.eval_lengths_for(length)]
         assert max(config.seeds) <= MAX_SEED and config.steps <= MAX_STEPS and config.eval_every <= MAX_STEPS
         assert max(config.val_size, config.test_size) <= MAX_EVAL_SIZE

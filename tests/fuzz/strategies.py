@@ -279,7 +279,7 @@ def _number(text: str) -> object:
 
 @st.composite
 def toml_tables(draw) -> dict:
-    """A sweep's TOML: keys of SweepConfig (good or bad values), unknown keys, task_params and model_options."""
+    """A sweep's TOML: keys of RunConfig (good or bad values), unknown keys, task_params and model_options."""
     table: dict = {}
     if draw(st.integers(0, 3)):
         table["task"] = draw(st.sampled_from(TASKS))

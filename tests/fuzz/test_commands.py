@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.cli import GRADIENT_SWITCHES, SPEED_SWITCHES, SWITCHES
+from bench.cli import GRADIENT_SWITCHES, RUN_SWITCHES, SPEED_SWITCHES
 from tests.fuzz.harness import assert_validates_or_refuses, examples, sandbox
 from tests.fuzz.strategies import (
     GRADIENT_GOOD,
@@ -20,7 +20,7 @@ from tests.fuzz.strategies import (
 )
 from tests.helpers import known_store
 
-RUN_SWITCHES = [flag for flag, _, _ in SWITCHES.values()] + ["--no-progress"]
+RUN_SWITCHES = [flag for flag, _, _ in RUN_SWITCHES.values()] + ["--no-progress"]
 SPEED_FLAGS = [flag for flag, _, _ in SPEED_SWITCHES.values()] + ["--no-progress"]
 GRADIENT_FLAGS = [flag for flag, _, _ in GRADIENT_SWITCHES.values()] + ["--no-progress"]
 

@@ -13,7 +13,7 @@ import pytest
 
 import models
 import tasks
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.engines.job import Context
 from bench.store.jsonl import read_records
 from bench.sweep.plan import plan
@@ -159,7 +159,7 @@ def test_a_plugin_run_records_its_origin_and_traits_and_no_machine_path(elsewher
 
 
 def test_a_changed_plugin_file_gets_new_run_keys(elsewhere):
-    config = load_config({"task": "adding", "models": MODEL, "lengths": "8", "params": 4000})
+    config = load_run_config({"task": "adding", "models": MODEL, "lengths": "8", "params": 4000})
     before = [spec.run_key for spec in plan(config)]
     assert before == [spec.run_key for spec in plan(config)]  # the same file: the same keys
     changed = EXAMPLE.read_text().replace("keep_bias: float = 1.0", "keep_bias: float = 2.0")
@@ -169,7 +169,7 @@ def test_a_changed_plugin_file_gets_new_run_keys(elsewhere):
 
 
 def test_a_worker_elsewhere_reads_the_plugin_from_where_the_sweep_was_planned(elsewhere, tmp_path_factory, monkeypatch):
-    config = load_config({"task": "adding", "models": MODEL, "lengths": "8", "steps": 2, "eval_every": 2,
+    config = load_run_config({"task": "adding", "models": MODEL, "lengths": "8", "steps": 2, "eval_every": 2,
                           "val_size": 8, "test_size": 8, "batch_size": 4, "params": 4000, "checkpoints": False,
                           "seeds": "0", "lrs": "0.003"})  # fmt: skip
     (spec,) = plan(config)
@@ -204,7 +204,7 @@ def test_an_installed_plugin_is_listed_and_named_by_its_package(elsewhere, monke
     assert any(line.startswith("glr ") for line in listing.splitlines()) and "glr-plugin" in listing
     origin = models.plugins.origin("glr")
     assert (origin["package"], origin["version"], origin["entry_point"]) == ("glr-plugin", "1.2", "seqbench.models:glr")
-    config = load_config({"task": "adding", "models": "glr,gru", "lengths": "8", "params": 4000})
+    config = load_run_config({"task": "adding", "models": "glr,gru", "lengths": "8", "params": 4000})
     specs = {spec.model: spec for spec in plan(config)}
     assert specs["glr"].model_origin == origin and specs["gru"].model_origin is None
     json.dumps(origin)

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bench.config import SweepConfig
+from bench.config import RunConfig
 from bench.sweep.plan import plan
 from tests.helpers import ROOT
 
@@ -34,10 +34,10 @@ def test_the_committed_results_hold_run_invocations():
 
 @pytest.mark.parametrize(("folder", "index", "invocation"), INVOCATIONS, ids=[f"{f}#{i}" for f, i, _ in INVOCATIONS])
 def test_replanning_a_committed_run_gives_its_recorded_keys(folder, index, invocation):
-    config = {k: v for k, v in invocation["config"].items() if k in SweepConfig.model_fields}
+    config = {k: v for k, v in invocation["config"].items() if k in RunConfig.model_fields}
     config.update(device="cpu", executor="inline", numerics="native", timeout_s=None, memory_limit_mb=None,
                   workers=None)  # where it ran is not part of a key  # fmt: skip
     for name in ("ray_address", "cpus_per_run", "gpus_per_run", "partition", "time_min", "slurm_cluster"):
         config.pop(name, None)
-    keys = [spec.run_key for spec in plan(SweepConfig(**config))]
+    keys = [spec.run_key for spec in plan(RunConfig(**config))]
     assert keys == invocation["run_keys"]

@@ -13,7 +13,7 @@ from bench.commands.gradients import GradientJob
 from bench.commands.sampling import plan_generation
 from bench.commands.source import load_speed_config
 from bench.commands.speed import plan_jobs
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.engines.job import failure_records
 from bench.report.document import ReportContext
 from bench.report.write import report_sections
@@ -51,7 +51,7 @@ def test_the_committed_reference_results_read_whole(folder):
 
 def test_the_failure_records_of_every_command_read():
     """What a job gives when it fails (its identities and a status): the fields every record has whatever happens."""
-    runs = plan(load_config(flags(task="copying", models="lstm,transformer", lengths="8")))
+    runs = plan(load_run_config(flags(task="copying", models="lstm,transformer", lengths="8")))
     speed = load_speed_config({"models": "lstm", "lengths": "8", "generate": "8,16"})
     jobs = {
         RUNS_FILE: [TrainingJob(spec) for spec in runs],
@@ -66,7 +66,7 @@ def test_the_failure_records_of_every_command_read():
 
 @pytest.mark.parametrize("filename", [RUNS_FILE, SPEED_FILE, GRADIENTS_FILE])
 def test_records_that_name_the_machine_read_and_wrong_types_are_refused(filename):
-    runs = plan(load_config(flags(task="copying", models="lstm", lengths="8")))
+    runs = plan(load_run_config(flags(task="copying", models="lstm", lengths="8")))
     jobs = {
         RUNS_FILE: TrainingJob(runs[0]),
         SPEED_FILE: plan_jobs(load_speed_config({"models": "lstm", "lengths": "8"}))[0],

@@ -3,7 +3,7 @@ under the same run keys, plus ``packed_with``."""
 
 from __future__ import annotations
 
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.store.jsonl import read_records
 from bench.sweep.packing import PackedTrainingJob, pack_jobs
 from bench.sweep.plan import plan
@@ -12,7 +12,7 @@ from tests.helpers import flags
 
 
 def jobs_of(**given):
-    config = load_config(flags(task="adding", lengths="8,16", steps="2", **given))
+    config = load_run_config(flags(task="adding", lengths="8,16", steps="2", **given))
     return plan(config), pack_jobs(plan(config))
 
 

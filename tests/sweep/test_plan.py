@@ -9,17 +9,17 @@ import re
 import pytest
 
 import models
-from bench.config import ConfigError, load_config
+from bench.config import ConfigError, load_run_config
 from bench.sweep.plan import plan
 from tests.helpers import flags
 
 
 def tiny_plan():
-    return plan(load_config({"task": "adding", "models": "lstm,gru", "lengths": "8,16", "steps": "5"}))
+    return plan(load_run_config({"task": "adding", "models": "lstm,gru", "lengths": "8,16", "steps": "5"}))
 
 
 def test_plan_gives_every_model_the_same_grid():
-    config = load_config(
+    config = load_run_config(
         {"task": "adding", "lengths": "8,16", "seeds": "0,1", "lrs": "0.001,0.01", "steps": "5", "params": "4000"}
     )
     specs = plan(config)
@@ -56,9 +56,9 @@ def test_a_sweep_never_plans_a_run_twice(field, repeated, distinct):
     # A repeated value would plan, run and store one run twice under one key: it is refused up front, as a
     # repeated model is. The learning rates repeat as numbers, not as text: 0.001 and 1e-3 are one rate.
     with pytest.raises(ConfigError, match=f"{field}: each value may appear once; repeated: "):
-        load_config({"task": "adding", "models": "lstm", field: repeated})
+        load_run_config({"task": "adding", "models": "lstm", field: repeated})
     # Distinct values plan every run of the grid, each under a key of its own.
-    config = load_config({"task": "adding", "models": "lstm,gru", field: distinct})
+    config = load_run_config({"task": "adding", "models": "lstm,gru", field: distinct})
     keys = [spec.run_key for spec in plan(config)]
     assert len(keys) == len(config.models) * len(config.lengths) * len(config.seeds) * len(config.lrs)
     assert len(getattr(config, field)) == 2
@@ -66,7 +66,7 @@ def test_a_sweep_never_plans_a_run_twice(field, repeated, distinct):
 
 
 def test_runs_without_eval_lengths_keep_their_keys():
-    spec = plan(load_config(flags(task="adding", lengths="10")))[0]
+    spec = plan(load_run_config(flags(task="adding", lengths="10")))[0]
     assert "eval_lengths" not in spec.identity()
 
 
@@ -75,7 +75,7 @@ def test_an_implementation_option_is_recorded_but_hashed_at_one_value():
     # the runs before the fused core were made with, while each spec keeps the path it asked for.
     def mamba(**options):
         config = {"task": "adding", "models": "mamba", "lengths": "8", "model_options": {"mamba": options}}
-        return plan(load_config(config))[0]
+        return plan(load_run_config(config))[0]
 
     keys, paths = set(), []
     for path in ("fused", "recurrence"):
@@ -89,7 +89,7 @@ def test_an_implementation_option_is_recorded_but_hashed_at_one_value():
 
 def test_compile_is_placement_and_refused_with_pack():
     config = {"task": "adding", "models": "lstm", "lengths": "8"}
-    eager, compiled = (plan(load_config({**config, "compile": flag}))[0] for flag in (False, True))
+    eager, compiled = (plan(load_run_config({**config, "compile": flag}))[0] for flag in (False, True))
     assert compiled.compiled and not eager.compiled and compiled.run_key == eager.run_key
     with pytest.raises(ConfigError, match="compile: packed training"):
-        load_config({"task": "adding", "models": "mingru", "lengths": "8", "compile": True, "pack": True})
+        load_run_config({"task": "adding", "models": "mingru", "lengths": "8", "compile": True, "pack": True})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.sweep.plan import plan
 from bench.train.budget import RECIPE_DEFAULTS
 
@@ -26,14 +26,14 @@ def test_default_plan_reproduces_the_reference_run_keys(folder):
     assert records and all(f"--task {COMMANDS[folder]['task']} --preset quick" in r["command"] for r in records)
     models = sorted({r["model"] for r in records}, key=[r["model"] for r in records].index)
     planned = {(s.model, s.seq_len, s.seed, s.lr): s.run_key
-               for s in plan(load_config({**COMMANDS[folder], "models": ",".join(models)}))}  # fmt: skip
+               for s in plan(load_run_config({**COMMANDS[folder], "models": ",".join(models)}))}  # fmt: skip
     for record in records:
         assert planned[(record["model"], record["seq_len"], record["seed"], record["lr"])] == record["run_key"]
 
 
 def keys(**given):
     base = {"task": "adding", "models": "lstm", "lengths": "10", "seeds": "0", "steps": "5"}
-    return [s.run_key for s in plan(load_config({**base, **given}))]
+    return [s.run_key for s in plan(load_run_config({**base, **given}))]
 
 
 def test_recipe_defaults_given_explicitly_keep_the_key():
@@ -54,7 +54,7 @@ def test_each_recipe_setting_is_part_of_the_key(change):
 def test_every_record_stores_the_whole_recipe():
     from bench.sweep.training import identity_record
 
-    record = identity_record(plan(load_config({"task": "adding", "models": "lstm", "lengths": "10"}))[0])
+    record = identity_record(plan(load_run_config({"task": "adding", "models": "lstm", "lengths": "10"}))[0])
     assert {k: record[k] for k in RECIPE_DEFAULTS} == {k: list(v) if isinstance(v, tuple) else v
                                                         for k, v in RECIPE_DEFAULTS.items()}  # fmt: skip
 
@@ -73,5 +73,5 @@ def test_a_bad_recipe_is_one_line_naming_the_field(given, message):
     from bench.config import ConfigError
 
     with pytest.raises(ConfigError) as caught:
-        load_config({"task": "adding", "models": "lstm", **given})
+        load_run_config({"task": "adding", "models": "lstm", **given})
     assert str(caught.value).startswith(message) and "\n" not in str(caught.value)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.store.files import RUNS_FILE
 from bench.store.jsonl import latest_by_key, latest_invocation, locked, read_manifest, read_records
 from bench.sweep.plan import plan
@@ -112,7 +112,7 @@ def test_kill_9_mid_sweep_then_resume_stores_every_run_once(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert f"{before} of 6 runs already stored" in resumed.stdout
     stored = keys(out)
-    planned = [s.run_key for s in plan(load_config({"task": "adding", **_flag_dict(KILL_SWEEP)}))]
+    planned = [s.run_key for s in plan(load_run_config({"task": "adding", **_flag_dict(KILL_SWEEP)}))]
     assert sorted(stored) == sorted(planned)  # every run exactly once
 
 

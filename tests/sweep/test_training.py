@@ -11,7 +11,7 @@ import torch
 
 import models
 import tasks
-from bench.config import load_config
+from bench.config import load_run_config
 from bench.config.presets import preset_task_params
 from bench.measure.seeds import split_generator
 from bench.store.jsonl import append_record, read_records
@@ -110,7 +110,7 @@ def test_first_training_batch_fingerprint(name, variant):
 
 
 def test_a_sweep_draws_the_fingerprinted_batch():
-    spec = plan(load_config({"task": "adding", "models": "lstm", "lengths": "16", "batch_size": "4"}))[0]
+    spec = plan(load_run_config({"task": "adding", "models": "lstm", "lengths": "16", "batch_size": "4"}))[0]
     batch = tasks.get_task("adding", **spec.task_params).sample(4, 16, generator=data_stream(spec, "train"))
     task = tasks.get_task("adding")
     expected = task.sample(4, 16, generator=split_generator(0, "train", task.variant_id, 16))
