@@ -1,20 +1,19 @@
 """Named budgets. Every field can be overridden by a flag or a TOML key of the same name.
 
-``quick`` is the default and must finish the default sweep (``run --task adding``) within 6
-minutes on a 2-core CPU and be able to decide its headline claim (a tanh RNN at the baseline where a
-gated RNN solves). Its seed count is the fewest with at least 80% power at that claim's published
-effect, by simulation (``python -m bench claims --calibrate``; docs/verdicts.md): 3 seeds confirm it
-67% of the time, 4 seeds 89%, 5 seeds 97%. 4 seeds it is: 5 did not fit in 6 minutes on the 2-core
-CPU, neither one run at a time nor two at a time (with one thread each, each run took about 2.7x as
-long; 8 min 53 s in all, measured). Wall times are measured and written in the README. Its lengths reach T = 100, where the published
-outcomes of adding and copying are read (docs/published-outcomes.md). Its single learning rate,
-1e-2, let LSTM, GRU and SSM solve the adding problem sooner than 3e-3 in calibration sweeps
-(lengths 25-100, 800 steps; the Transformer solved it at either), the same for every model.
-``lengths`` is per task because the tasks' length parameters mean different things (adding:
-T; copying: the delay T, T + 20 steps; selective copying: the noisy region; associative
-recall: the gap between the pairs and the queries). ``task_params`` is per task and variant:
-the tasks' defaults are the published settings (``paper``), and ``quick`` shrinks the harder
-tasks so that a CPU sweep can show something in minutes.
+``quick`` is the default and must finish the default sweep (``run --task adding``) within 6 minutes on a
+2-core CPU and be able to decide its headline claim (a tanh RNN at the baseline where a gated RNN solves). Its
+seed count is the fewest with at least 80% power at that claim's published effect, by simulation (``python -m
+bench claims --calibrate``; docs/verdicts.md): 3 seeds confirm it 67% of the time, 4 seeds 89%, 5 seeds 97%. 4
+seeds it is. 5 seeds two at a time took 8 min 53 s on the 2-core CPU (measured: with one thread each, a run
+took about 2.7x as long as alone with two), and one at a time would take about 6.5 minutes by the 3-seed
+reference's per-run times (estimated, not measured). Wall times are measured and written in the README. Its
+lengths reach T = 100, where the published outcomes of adding and copying are read (docs/published-
+outcomes.md). Its single learning rate, 1e-2, let LSTM, GRU and SSM solve the adding problem sooner than 3e-3
+in calibration sweeps (lengths 25-100, 800 steps; the Transformer solved it at either), the same for every
+model. ``lengths`` is per task because the tasks' length parameters mean different things (adding: T; copying:
+the delay T, T + 20 steps; selective copying: the noisy region; associative recall: the gap between the pairs
+and the queries). ``task_params`` is per task and variant: the tasks' defaults are the published settings
+(``paper``), and ``quick`` shrinks the harder tasks so that a CPU sweep can show something in minutes.
 """
 
 from __future__ import annotations
