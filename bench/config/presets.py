@@ -7,8 +7,8 @@ bench claims --calibrate``; docs/verdicts.md): 3 seeds confirm it 67% of the tim
 seeds it is. 5 seeds two at a time took 8 min 53 s on the 2-core CPU (measured: with one thread each, a run
 took about 2.7x as long as alone with two), and one at a time would take about 6.5 minutes by the 3-seed
 reference's per-run times (estimated, not measured). Wall times are measured and written in the README. Its
-lengths reach T = 100, where the published outcomes of adding and copying are read (docs/published-
-outcomes.md). Its single learning rate, 1e-2, let LSTM, GRU and SSM solve the adding problem sooner than 3e-3
+lengths reach T = 100, where the published outcomes of adding and copying are read (docs/published-outcomes.md).
+Its single learning rate, 1e-2, let LSTM, GRU and SSM solve the adding problem sooner than 3e-3
 in calibration sweeps (lengths 25-100, 800 steps; the Transformer solved it at either), the same for every
 model. ``lengths`` is per task because the tasks' length parameters mean different things (adding: T; copying:
 the delay T, T + 20 steps; selective copying: the noisy region; associative recall: the gap between the pairs
