@@ -22,7 +22,9 @@ def replication_table(out_dir: Path) -> tuple[dict, dict]:
     if description is None:
         return {}, {}
     runs = {sweep["label"]: ResultsFolder(out_dir / sweep["folder"]).runs() for sweep in description["sweeps"]}
-    judged = recipe_verdicts(description["name"], description["source"], description["published"], runs)
+    # the rows of this scale's sweeps: a full-scale grid point the small scale does not run is no row of it
+    published = [row for row in description["published"] if not row.get("sweep") or row["sweep"] in runs]
+    judged = recipe_verdicts(description["name"], description["source"], published, runs)
     return description, judged
 
 
