@@ -45,6 +45,12 @@ REMOTE_EXTRAS = {"ray": ("ray", "ray"), "slurm": ("submitit", "slurm")}  # execu
 REMOTE_WORKERS = 8  # runs in flight on a cluster by default; the engine queues the rest
 
 
+def _default(field: str) -> object:
+    """A RunConfig field's default (its default factory's value, where it has one)."""
+    info = RunConfig.model_fields[field]
+    return info.default_factory() if info.default_factory is not None else info.default
+
+
 class RunConfig(ComparisonConfig):
     task_params: dict[str, Any] = Field(default_factory=dict)
     eval_lengths: list[str] = Field(default_factory=list)  # "2x" (times the trained length) or a length
@@ -182,11 +188,11 @@ class RunConfig(ComparisonConfig):
 
     def _check_recipe(self) -> None:
         """A parameter of another optimiser or schedule than the one chosen is refused: it would change the run key
-        and nothing else."""
+        and nothing else. One given at its default is no change (a manifest records every field, defaults too)."""
         for name, reads in (("optimizer", OPTIMIZER_PARAMS), ("schedule", SCHEDULE_PARAMS)):
             chosen = getattr(self, name)
             for field in {p for params in reads.values() for p in params} - set(reads[chosen]):
-                if field in self.model_fields_set:
+                if field in self.model_fields_set and getattr(self, field) != _default(field):
                     users = " or ".join(k for k, params in reads.items() if field in params)
                     raise ValueError(f"{field}: applies to {name} {users} (got {name} {chosen})")
         if self.schedule == "step" and self.step_every is None:

@@ -17,7 +17,7 @@ from bench.store.jsonl import latest_invocation
 
 def configuration_section(runs: pd.DataFrame, manifest: dict) -> Section:
     first = runs.iloc[0]
-    last = latest_invocation(manifest, command="run")
+    last = latest_invocation(manifest, command="run") or latest_invocation(manifest)
     facts = {
         "task": ", ".join(runs["variant"].unique()),
         "preset": last.get("config", {}).get("preset") or ("unknown (no manifest)" if not last else "none"),
@@ -50,7 +50,8 @@ def budget_section(runs: pd.DataFrame, cells: pd.DataFrame) -> Section:
     recorded = [part for part in PARAM_PARTS if f"params_{part}" in cells and cells[f"params_{part}"].notna().any()]
     sizes.update({part: (f"params_{part}", "median") for part in recorded})
     per_model = cells.groupby("model", sort=False).agg(**sizes).round().astype("Int64")  # counts: whole numbers
-    lrs = cells.pivot_table(index="model", columns="seq_len", values="chosen_lr", aggfunc="first", sort=False)
+    rates = cells.assign(chosen_lr=cells["chosen_lr"].map(lambda v: "" if pd.isna(v) else f"{v:g}"))  # none: blank
+    lrs = rates.pivot_table(index="model", columns="seq_len", values="chosen_lr", aggfunc="first", sort=False)
     lrs.columns = [f"lr at T={n}" for n in lrs.columns]
     achieved = per_model.join(lrs).reindex(per_model.index)
     text = (

@@ -69,6 +69,9 @@ def cell_learning_rates(records: list[dict]) -> dict[tuple, float]:
             by_seed[seed] = min(by_seed.get(seed, math.inf), float(record["val_loss"]))
     chosen = {}
     for key, rates in losses.items():
+        if not any(rates.values()):
+            continue  # no seed finished at any rate: no rate was chosen
+
         def rank(lr: float, key: tuple = key, rates: dict = rates) -> tuple[int, float, float]:
             done = rates[lr]
             mean = sum(done.values()) / len(done) if done else math.inf

@@ -172,5 +172,6 @@ def read_manifest(out_dir: Path) -> dict:
 def latest_invocation(manifest: dict, command: str | None = None) -> dict:
     """The newest invocation of a manifest read by ``read_manifest`` (of ``command`` where given: a ``gradients``
     call after a ``run`` has no preset of its own); {} for none."""
-    invocations = [i for i in manifest.get("invocations", []) if command is None or i.get("command") == command]
+    invocations = [i for i in manifest.get("invocations", [])
+                   if command is None or i.get("command", command) == command]  # older manifests name no command
     return invocations[-1] if invocations else {}

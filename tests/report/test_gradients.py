@@ -12,7 +12,7 @@ def test_the_report_shows_the_curves_verdicts_and_figure(trained_folder, cli):
     assert cli(argv) == 0  # writes the folder's report at the end
     report = (trained_folder / "report.md").read_text()
     assert "## Gradient flow through time" in report
-    assert "tanh RNN: exponential decay (trained" in report and "decades lost / 100 steps" in report
+    assert "a tanh RNN decays exponentially with distance (trained" in report and "decades lost / 100 steps" in report
     figure = trained_folder / "figures" / "gradient_flow.png"
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "figures/gradient_flow.png" in report
 
