@@ -21,7 +21,7 @@ import pandas as pd
 
 from bench.analysis import significance as sig
 from bench.analysis.claims import CLAIMS, GRADIENT_CHECKS, Claim, Kind
-from bench.analysis.verdicts import Cell, build_cells, judge, verdict_row
+from bench.analysis.verdicts import Cell, build_cells, judge, judge_cells, verdict_row
 
 CHECK_OF = {"solved": "solves", "not solved": "does_not_solve", "baseline": "stays_at_baseline", "learns": "learns"}
 TOO_SMALL = "budget too small to test this claim"
@@ -50,6 +50,9 @@ def _labels(cells: list[Cell], model: str, sweep: str) -> tuple[str, ...]:
 def recipe_verdicts(recipe: str, source: str, published: list[dict], runs_by_sweep: dict[str, list[dict]]) -> dict:
     """The rows' verdicts, the published outcomes' on the same cells, the controls, and the recipe's verdict."""
     cells = build_cells(tagged_records(runs_by_sweep))
+    by_setting: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_setting.setdefault(cell.setting, []).append(cell)
     rows, controls, candidates = [], [], []
     for entry in published:
         labels = _labels(cells, entry["model"], entry.get("sweep", ""))
@@ -59,9 +62,6 @@ def recipe_verdicts(recipe: str, source: str, published: list[dict], runs_by_swe
             controls += [c for c in cells if c.model in labels]
             continue
         claim = row_claim(recipe, entry, source, labels)
-        by_setting: dict[str, list[Cell]] = {}
-        for cell in cells:
-            by_setting.setdefault(cell.setting, []).append(cell)
         sweep = entry.get("sweep", "")
         for setting, group in by_setting.items():
             if any(c.model in labels and (not sweep or c.sweep == sweep) for c in group):
@@ -74,8 +74,6 @@ def recipe_verdicts(recipe: str, source: str, published: list[dict], runs_by_swe
 
 
 def _outcomes(cells: list[Cell]) -> list[dict]:
-    from bench.analysis.verdicts import judge_cells
-
     claims = [c for c in CLAIMS if c.check not in GRADIENT_CHECKS]
     return [r for r in judge_cells(cells, claims) if r["verdict"] != "not measured"]
 

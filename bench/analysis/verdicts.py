@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.analysis import significance as sig
-from bench.analysis.claims import CLAIMS, GRADIENT_CHECKS, Claim, Kind
+from bench.analysis.claims import CHECKS, CLAIMS, GRADIENT_CHECKS, Claim, Kind
+from bench.analysis.statistics import solved_interval
 from bench.store.folder import cell_key, cell_learning_rates
 from bench.store.records import LEGACY_RECIPE
 
@@ -451,8 +452,6 @@ def _gain_effect(subjects: dict[str, dict[int, Cell]]) -> tuple:
 
 
 def _share_effect(subjects: dict[str, dict[int, Cell]]) -> tuple:
-    from bench.analysis.statistics import solved_interval
-
     solved, n = _pooled([c for at in subjects.values() for c in at.values()])
     share = solved_interval(solved, n)
     return (share.estimate, share.low, share.high), "solved share (Clopper-Pearson 95%)"
@@ -547,8 +546,6 @@ def verdict_row(claim: Claim, judgement: Judgement, task: str, budget: str) -> d
 
 
 def sig_test_text(claim: Claim) -> str:
-    from bench.analysis.claims import CHECKS
-
     return CHECKS[claim.check]
 
 
