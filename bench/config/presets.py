@@ -1,19 +1,21 @@
 """Named budgets. Every field can be overridden by a flag or a TOML key of the same name.
 
-``quick`` is the default and must finish the default sweep (``run --task adding``) within 6 minutes on a
-2-core CPU and be able to decide its headline claim (a tanh RNN at the baseline where a gated RNN solves). Its
-seed count is the fewest with at least 80% power at that claim's published effect, by simulation (``python -m
-bench claims --calibrate``; docs/verdicts.md): 3 seeds confirm it 67% of the time, 4 seeds 89%, 5 seeds 97%. 4
-seeds it is. 5 seeds two at a time took 8 min 53 s on the 2-core CPU (measured: with one thread each, a run
-took about 2.7x as long as alone with two), and one at a time would take about 6.5 minutes by the 3-seed
-reference's per-run times (estimated, not measured). Wall times are measured and written in the README. Its
-lengths reach T = 100, where the published outcomes of adding and copying are read (docs/published-outcomes.md).
-Its single learning rate, 1e-2, let LSTM, GRU and SSM solve the adding problem sooner than 3e-3
-in calibration sweeps (lengths 25-100, 800 steps; the Transformer solved it at either), the same for every
-model. ``lengths`` is per task because the tasks' length parameters mean different things (adding: T; copying:
-the delay T, T + 20 steps; selective copying: the noisy region; associative recall: the gap between the pairs
-and the queries). ``task_params`` is per task and variant: the tasks' defaults are the published settings
-(``paper``), and ``quick`` shrinks the harder tasks so that a CPU sweep can show something in minutes.
+``quick`` is the default and must finish the default sweep (``run --task adding``) within 6 minutes on a 2-core
+CPU and be able to decide its headline claim (a tanh RNN at the baseline where a gated RNN solves). Its seed count
+is the fewest with at least 80% power at that claim's published effect, by simulation (``python -m bench claims
+--calibrate``; docs/verdicts.md): 3 seeds confirm it 67% of the time, 4 seeds 89%, 5 seeds 97%. 4 seeds it is, one
+run at a time: two at a time with one thread each was no faster on the 2-core CPU (5 seeds took 8 min 53 s so).
+Its step count is set by the time limit: at 300 steps the default sweep took 7 min 6 s to 9 min 38 s on the 2-core
+CPU (2026-12-02, four timings; the portable numerics' MKL branch costs up to 2x on its matrix products there, and
+is kept for bit-equal results across machines), so 200 steps, two thirds of the work; the step count was chosen
+for time before any 200-step run. Wall times are measured and written in the README. Its lengths reach T = 100,
+where the published outcomes of adding and copying are read (docs/published-outcomes.md). Its single learning
+rate, 1e-2, let LSTM, GRU and SSM solve the adding problem sooner than 3e-3 in calibration sweeps (lengths 25-100,
+800 steps; the Transformer solved it at either), the same for every model. ``lengths`` is per task because the
+tasks' length parameters mean different things (adding: T; copying: the delay T, T + 20 steps; selective copying:
+the noisy region; associative recall: the gap between the pairs and the queries). ``task_params`` is per task and
+variant: the tasks' defaults are the published settings (``paper``), and ``quick`` shrinks the harder tasks so
+that a CPU sweep can show something in minutes.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ PRESETS: dict[str, dict] = {
         },
         "seeds": [0, 1, 2, 3],
         "lrs": [1e-2],
-        "steps": 300,
+        "steps": 200,
         "batch_size": 64,
         "params": 20_000,
         "warmup_frac": 0.1,
