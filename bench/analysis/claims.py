@@ -25,6 +25,9 @@ CHECKS = {
     "Boschloo's exact test on solved counts); contradicted by the opposite test",
     "degrades": "paired sign-flip permutation test over seeds that the metric drops by at least the gap from "
     "the trained length to the longest tested; contradicted by the opposite test",
+    "faster": "permutation test over seeds that the subject's log10 steps to solve are below each rival's by "
+    "log10 of the factor (a seed that never solved counts at the steps it was given, a lower bound on its time); "
+    "contradicted by the opposite test (the subject no faster)",
     "gradient_decays": "one-sided t test over seeds that the gradient's reach (log10 far/near) is below -2; "
     "contradicted by a reach above -1",
     "gradient_slower": "permutation test over seeds that the ungated model's decay exceeds 3x the gated one's; "
@@ -71,7 +74,7 @@ class Claim:
     variants: tuple[str, ...] = ()  # the task variants (names like "tcn"); empty: any
     lengths: tuple[int, int | None] = (1, None)  # the range of T it speaks about, inclusive
     measure: str = "metric"  # ahead: "metric" (the task's metric) or "solved" (solved counts)
-    gap: float = 0.0  # ahead: the metric gap it needs; degrades: the drop it needs
+    gap: float = 0.0  # ahead: the metric gap it needs; degrades: the drop it needs; faster: the factor in steps
     band: float = BASELINE_BAND  # stays_at_baseline, learns: the equivalence band (fraction of the way to perfect)
     share: float = SOLVE_SHARE  # solves, does_not_solve: the solve probability it is read against
     control: str = "solves"  # stays_at_baseline: what shows the budget suffices: a control that "solves" more often,

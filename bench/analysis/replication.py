@@ -23,7 +23,8 @@ from bench.analysis import significance as sig
 from bench.analysis.claims import CLAIMS, GRADIENT_CHECKS, Claim, Kind
 from bench.analysis.verdicts import Cell, build_cells, judge, judge_cells, verdict_row
 
-CHECK_OF = {"solved": "solves", "not solved": "does_not_solve", "baseline": "stays_at_baseline", "learns": "learns"}
+CHECK_OF = {"solved": "solves", "not solved": "does_not_solve", "baseline": "stays_at_baseline", "learns": "learns",
+            "faster": "faster"}
 TOO_SMALL = "budget too small to test this claim"
 
 
@@ -32,15 +33,17 @@ def tagged_records(runs_by_sweep: dict[str, list[dict]]) -> list[dict]:
     return [{**record, "recipe_sweep": label} for label, runs in runs_by_sweep.items() for record in runs]
 
 
-def row_claim(recipe: str, row: dict, source: str, labels: tuple[str, ...]) -> Claim:
-    """A published row as a claim about the cells ``labels`` (its family, in its sweep)."""
+def row_claim(recipe: str, row: dict, source: str, labels: tuple[str, ...], rivals: tuple[str, ...] = ()) -> Claim:
+    """A published row as a claim about the cells ``labels`` (its family, in its sweep); a *faster* row against
+    the cells ``rivals`` (the same family in the sweep it names)."""
     sweep = f" [{row['sweep']}]" if row.get("sweep") else ""
     where = f" ({row['where']})" if row.get("where") else ""
     # A row at the baseline needs a control that shows the budget lets a model leave it: one that learns (a paper's
     # plateau against a model that goes below it), not necessarily one that solves.
+    rival = Kind(f"{row['model']} [{row.get('than')}]", labels=rivals) if row["expect"] == "faster" else None
     return Claim(f"{recipe}:{row['model']}{sweep}", f"{row['model']}{sweep}: {row['expect']}, {row['value']}{where}",
-                 source, row.get("note", ""), CHECK_OF[row["expect"]], Kind(row["model"], labels=labels),
-                 control="learns")  # fmt: skip
+                 source, row.get("note", ""), CHECK_OF[row["expect"]], Kind(row["model"], labels=labels), rival,
+                 gap=float(row.get("factor") or 0.0), control="learns")  # fmt: skip
 
 
 def _labels(cells: list[Cell], model: str, sweep: str) -> tuple[str, ...]:
@@ -61,7 +64,8 @@ def recipe_verdicts(recipe: str, source: str, published: list[dict], runs_by_swe
         if entry.get("expect") is None:
             controls += [c for c in cells if c.model in labels]
             continue
-        claim = row_claim(recipe, entry, source, labels)
+        rivals = _labels(cells, entry["model"], entry["than"]) if entry.get("than") else ()
+        claim = row_claim(recipe, entry, source, labels, rivals)
         sweep = entry.get("sweep", "")
         for setting, group in by_setting.items():
             if any(c.model in labels and (not sweep or c.sweep == sweep) for c in group):

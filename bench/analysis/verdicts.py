@@ -67,6 +67,7 @@ class Cell:
     solved: list[bool] = field(default_factory=list)
     finished: list[bool] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    steps: list[float] = field(default_factory=list)  # steps to solve; a seed that never solved: the steps given
     longer: dict[int, list[float]] = field(default_factory=dict)  # --eval-lengths: length -> each seed's metric
     sweep: str = ""  # the recipe's sweep the runs came from (bench.analysis.replication), else empty
 
@@ -146,6 +147,8 @@ def _cell(runs: list[dict], lr: float | None) -> Cell:
         cell.solved.append(bool(ok) and bool(ok[-1].get("solved")))
         cell.values.append(value if ok else _worst(cell, value))
         cell.statuses.append(str(run.get("status")) if run else "not run")
+        given = _num(run.get("steps")) if run else math.nan
+        cell.steps.append(_num(ok[-1].get("steps_to_solve")) if cell.solved[-1] else given)
         tested = run.get("eval_lengths_results") if ok else None
         for result in tested if isinstance(tested, list) else []:
             values = cell.longer.setdefault(int(result["seq_len"]), [math.nan] * (len(cell.seeds) - 1))
@@ -436,6 +439,46 @@ def judge_ahead(claim: Claim, cells: list[Cell]) -> Judgement:
     return _finish(claim, confirms, contradicts, reasons, used, needed, (effects[weakest], "difference"))
 
 
+def judge_faster(claim: Claim, cells: list[Cell]) -> Judgement:
+    """The subject reaches the solved bar in at least ``gap`` times fewer steps than each rival, at each common
+    length: a permutation test on log10 steps (unsolved seeds at the steps they were given, so a rival that never
+    solved is credited with the least time it could have needed)."""
+    subjects = _models(cells, claim.subject)
+    rivals = _models(cells, claim.rival or Kind("none"), exclude=set(subjects))
+    if not subjects or not rivals:
+        missing = claim.subject.name if not subjects else (claim.rival.name if claim.rival else "a rival")
+        return not_measured(f"no {missing} in the claim's range")
+    shift = math.log10(claim.gap) if claim.gap > 0 else 0.0
+    confirms, contradicts, reasons, used, needed, effects = [], [], [], [], [], []
+    for model, at in subjects.items():
+        for rival, rival_at in rivals.items():
+            for n in sorted(set(at) & set(rival_at)):
+                mine, theirs = _log_steps(at[n]), _log_steps(rival_at[n])
+                if not mine or not theirs:
+                    continue
+                confirms.append(sig.permutation_test(theirs, mine, shift))
+                contradicts.append(sig.permutation_test(mine, theirs, 0.0))
+                effects.append(sig.mean_difference(theirs, mine))
+                spread = float(np.sqrt((np.var(mine, ddof=1) + np.var(theirs, ddof=1)) / 2)) if min(
+                    len(mine), len(theirs)) > 1 else math.nan  # fmt: skip
+                needed.append(sig.seeds_for_means(abs(effects[-1][0] - shift), spread, two_samples=True))
+                ratio, low, high = (10 ** v for v in effects[-1])
+                reasons.append(f"{rival} / {model} steps to solve {ratio:.3g}x [{low:.3g}, {high:.3g}] at T={n} "
+                               f"(needs > {claim.gap:g}x: p {_fmt_p(confirms[-1])}; no faster: p "
+                               f"{_fmt_p(contradicts[-1])})")  # fmt: skip
+                used += [at[n], rival_at[n]]
+    if not confirms:
+        return not_measured(f"{claim.subject.name} and {claim.rival.name if claim.rival else 'a rival'} never ran "
+                            "at the same length")  # fmt: skip
+    weakest = int(np.argmax(confirms))
+    return _finish(claim, confirms, contradicts, reasons, used, needed,
+                   (effects[weakest], "log10 of the rival's steps to solve over the subject's"))  # fmt: skip
+
+
+def _log_steps(cell: Cell) -> list[float]:
+    return [math.log10(s) for s in cell.steps if math.isfinite(s) and s > 0]
+
+
 def _finish(claim: Claim, confirms: list[float], contradicts: list[float], reasons: list[str], used: list[Cell],
             needed: list[int | None], effect: tuple) -> Judgement:  # fmt: skip
     cells = list({id(c): c for c in used}.values())
@@ -494,6 +537,7 @@ JUDGES: dict[str, Callable[[Claim, list[Cell]], Judgement]] = {
     "does_not_solve": judge_does_not_solve,
     "ahead": judge_ahead,
     "degrades": judge_degrades,
+    "faster": judge_faster,
 }
 
 

@@ -3,6 +3,8 @@ that did not solve makes the budget too small, and the recipe's verdict over its
 
 from __future__ import annotations
 
+import numpy as np
+
 from bench.analysis.replication import TOO_SMALL, recipe_verdicts
 from tests.analysis.test_verdicts import AT_BASELINE, CHANCE, RECALLED, SOLVED, runs
 
@@ -59,3 +61,48 @@ def test_a_solved_row_that_solves_shows_the_budget_suffices_without_a_control() 
     nothing = judged(rows, {"": runs("associative_recall", "transformer", 64, [0.1] * 5)
                             + runs("associative_recall", "lstm", 64, [0.02] * 5)})  # fmt: skip
     assert nothing["verdict"].startswith(TOO_SMALL)
+
+
+def adding_lstm(option: int, steps_to_solve: list[float | None], budget: int = 3000) -> list[dict]:
+    """LSTM runs on adding whose seeds solved at the given steps (None: never, within ``budget``)."""
+    values = [1e-4 if s is not None else 0.16 for s in steps_to_solve]
+    records = runs("adding", "lstm", 100, values, steps=budget)
+    return [{**r, "model_options": {"chrono": option}, "steps_to_solve": s}
+            for r, s in zip(records, steps_to_solve, strict=True)]  # fmt: skip
+
+
+FASTER = [{"model": "lstm", "expect": "learns", "value": "converges", "sweep": "standard"},
+          {"model": "lstm", "expect": "faster", "value": "7x faster", "sweep": "chrono", "than": "standard",
+           "factor": 3.0}]  # fmt: skip
+
+
+def faster_row(chrono: list[float | None], standard: list[float | None]) -> dict:
+    found = judged(FASTER, {"chrono": adding_lstm(100, chrono), "standard": adding_lstm(0, standard)})
+    return found["rows"].set_index("claim_id").loc["recipe:lstm [chrono]"].to_dict()
+
+
+def test_a_faster_row_needs_its_factor_in_steps_to_solve() -> None:
+    far = faster_row([100, 150, 120, 130, 110], [1500, 2000, 1800, 1700, 1900])
+    assert far["verdict"] == "confirmed" and "steps to solve" in far["reason"]
+    just_faster = faster_row([1000, 1100, 900, 1000, 1050], [1500, 1600, 1400, 1550, 1450])  # 1.5x: short of 3x
+    assert just_faster["verdict"] == "unclear"
+    slower = faster_row([1500, 2000, 1800, 1700, 1900], [100, 150, 120, 130, 110])
+    assert slower["verdict"] == "contradicted"
+
+
+def test_a_rival_that_never_solved_counts_at_its_budget() -> None:
+    """Censored at the 3,000 steps it was given: the ratio is a lower bound, enough here (3,000 / 150 = 20x)."""
+    assert faster_row([100, 150, 120, 130, 110], [None] * 5)["verdict"] == "confirmed"
+    assert faster_row([None] * 5, [None] * 5)["verdict"] != "confirmed"  # neither solved: no evidence of speed
+
+
+def test_faster_under_the_null_rarely_confirms() -> None:
+    """Both initialisations draw their steps to solve from one distribution (log-normal, censored at the budget):
+    a confirmed 'faster' is false, and must stay under 5%."""
+    rng = np.random.default_rng(0)
+    confirmed, sweeps = 0, 300
+    for _ in range(sweeps):
+        seeds = int(rng.integers(3, 8))
+        draw = lambda: [s if s < 3000 else None for s in np.round(10 ** rng.normal(3.0, 0.4, seeds))]  # noqa: E731
+        confirmed += faster_row(draw(), draw())["verdict"] == "confirmed"
+    assert confirmed / sweeps <= 0.05
