@@ -100,9 +100,12 @@ def test_faster_under_the_null_rarely_confirms() -> None:
     """Both initialisations draw their steps to solve from one distribution (log-normal, censored at the budget):
     a confirmed 'faster' is false, and must stay under 5%."""
     rng = np.random.default_rng(0)
+
+    def draw(seeds: int) -> list[float | None]:
+        return [s if s < 3000 else None for s in np.round(10 ** rng.normal(3.0, 0.4, seeds))]
+
     confirmed, sweeps = 0, 300
     for _ in range(sweeps):
         seeds = int(rng.integers(3, 8))
-        draw = lambda: [s if s < 3000 else None for s in np.round(10 ** rng.normal(3.0, 0.4, seeds))]  # noqa: E731
-        confirmed += faster_row(draw(), draw())["verdict"] == "confirmed"
+        confirmed += faster_row(draw(seeds), draw(seeds))["verdict"] == "confirmed"
     assert confirmed / sweeps <= 0.05
