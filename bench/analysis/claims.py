@@ -22,9 +22,11 @@ CHECKS = {
     "does_not_solve": "exact binomial test that the solve probability is below the share, where a positive "
     "control exceeds it; contradicted by the opposite test",
     "ahead": "permutation test over seeds that the subject's metric exceeds each rival's by the gap (or "
-    "Boschloo's exact test on solved counts); contradicted by the opposite test",
+    "Boschloo's exact test on solved counts); contradicted by the opposite test, where (on the metric) the subject "
+    "also learns past the baseline band: a subject at the baseline was not trained far enough to show a gap",
     "degrades": "paired sign-flip permutation test over seeds that the metric drops by at least the gap from "
-    "the trained length to the longest tested; contradicted by the opposite test",
+    "the trained length to the longest tested; contradicted by the opposite test, where the model also learns past "
+    "the baseline band at the trained length (one that never learned has nothing to lose)",
     "faster": "permutation test over seeds that the subject's log10 steps to solve are below each rival's by "
     "log10 of the factor (a seed that never solved counts at the steps it was given, a lower bound on its time); "
     "contradicted by the opposite test (the subject no faster)",

@@ -419,6 +419,10 @@ def judge_ahead(claim: Claim, cells: list[Cell]) -> Judgement:
                                        for x, y in zip(a, b, strict=True)])  # fmt: skip
                 backward = sig.combine([sig.permutation_test(y.oriented(), x.oriented(), -claim.gap)
                                         for x, y in zip(a, b, strict=True)])  # fmt: skip
+                # A subject still at the baseline was not trained far enough to show a gap: its closeness to the
+                # rival then says nothing against the claim. A contradiction needs it to have learned (both tests
+                # must pass, so the larger p stands for the pair).
+                backward = max(backward, _learned(a, claim.band))
                 xs, ys = [v for c in a for v in c.oriented()], [v for c in b for v in c.oriented()]
                 effect = sig.mean_difference(xs, ys)
                 spread = float(np.sqrt((np.var(xs, ddof=1) + np.var(ys, ddof=1)) / 2)) if min(len(xs), len(ys)) > 1 \
@@ -475,6 +479,11 @@ def judge_faster(claim: Claim, cells: list[Cell]) -> Judgement:
                    (effects[weakest], "log10 of the rival's steps to solve over the subject's"))  # fmt: skip
 
 
+def _learned(cells: Sequence[Cell], band: float) -> float:
+    """p that the model's gain over the baseline is past the band, at each of its lengths (Holm)."""
+    return sig.combine([sig.mean_test(c.gains(), band, greater=True) for c in cells])
+
+
 def _log_steps(cell: Cell) -> list[float]:
     return [math.log10(s) for s in cell.steps if math.isfinite(s) and s > 0]
 
@@ -519,7 +528,8 @@ def judge_degrades(claim: Claim, cells: list[Cell]) -> Judgement:
             reasons.append(f"{cell.model} T={cell.seq_len}: fewer than 2 seeds tested at {longest}")
             continue
         confirms.append(sig.paired_test(drops, claim.gap))
-        contradicts.append(sig.paired_test([-d for d in drops], -claim.gap))
+        # No drop from a model that never learned at T says nothing: a contradiction needs it past the band there.
+        contradicts.append(max(sig.paired_test([-d for d in drops], -claim.gap), _learned([cell], claim.band)))
         effects.append(sig.mean_with_interval(drops))
         mean, low, high = effects[-1]
         reasons.append(f"{cell.model} T={cell.seq_len}: drop {mean:.3g} [{low:.3g}, {high:.3g}] at {longest} "

@@ -85,6 +85,11 @@ CASES = [
      "contradicted"),
     ("4-far-below-with-its-gap", runs("selective_copying", "mamba", 64, [0.998, 0.999, 0.997, 0.998, 0.999])
      + runs("selective_copying", "ssm", 64, [0.18, 0.19, 0.17, 0.185, 0.175]), "selective-lti-far-below", "confirmed"),
+    ("4-both-at-chance-is-no-contradiction", runs("selective_copying", "mamba", 64, [0.076, 0.085, 0.075, 0.08, 0.078])
+     + runs("selective_copying", "ssm", 64, [0.076, 0.077, 0.075, 0.076, 0.077]), "selective-lti-far-below",
+     "unclear"),
+    ("4-no-drop-from-chance-is-no-contradiction", runs("copying", "transformer", 64, CHANCE,
+     eval_at={128: CHANCE}, options={"positions": "learned"}), "absolute-positions-degrade", "unclear"),
     ("4-a-small-drop-is-not-degrading", runs("copying", "transformer", 64, [0.5, 0.51, 0.5, 0.49, 0.5],
      eval_at={128: [0.484, 0.494, 0.485, 0.473, 0.484]}, options={"positions": "learned"}),
      "absolute-positions-degrade", "contradicted"),
