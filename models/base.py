@@ -38,6 +38,8 @@ TRAITS: dict[str, str] = {
     "fixed_state": "streams with a state whose size does not grow with the sequence",
     "one_hop": "every earlier step reaches an output in one hop (attention, a convolution kernel)",
     "absolute_positions": "positions enter as absolute codes added to the input (option positions)",
+    "long_memory_init": "gates initialised to keep memory over a chosen span (the LSTM's option chrono): not the "
+    "classic initialisation that published 'classic RNN' outcomes speak about",
 }
 
 

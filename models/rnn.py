@@ -71,6 +71,10 @@ class LSTMOptions(RNNOptions):
         if self.chrono and self.forget_bias:
             raise ValueError("options forget_bias and chrono cannot be combined: both set the forget-gate bias")
 
+    def traits(self) -> set[str]:
+        """Traits these options add to the family's: chrono initialisation is a long-memory start."""
+        return {"long_memory_init"} if self.chrono else set()
+
 
 def check_spec(cell: str, spec: TaskSpec, options: RNNOptions) -> None:
     """A bidirectional RNN sees the future: refused where any step but the last is scored."""

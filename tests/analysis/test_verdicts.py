@@ -31,7 +31,7 @@ def runs(task: str, model: str, seq_len: int, values: list[float | None], *, lr:
     for seed, value in enumerate(values):
         finished = value is not None
         record = {
-            "task": task, "variant": variant, "task_params": {}, "model": model, "model_options": {},
+            "task": task, "variant": variant, "task_params": {}, "model": model, "model_options": options or {},
             "seq_len": seq_len, "seed": seed, "lr": lr, "status": "ok" if finished else "diverged",
             "steps": steps, "batch_size": 64, "metric": metric, "higher_is_better": higher,
             "solved_threshold": threshold, f"baseline_{metric}": baseline,
@@ -73,6 +73,10 @@ CASES = [
      + runs("adding", "gru", 100, SOLVED), "adding-tanh-baseline", "contradicted"),
     ("1-copying-0.95-is-not-baseline", runs("copying", "lstm", 200, [0.95, 0.96, 0.94, 0.95, 0.955])
      + runs("copying", "ssm", 200, RECALLED), "copying-classic-baseline", "contradicted"),
+    # a chrono-initialised LSTM is the intervention against the classic outcome, not a classic RNN
+    ("1-chrono-is-not-classic", runs("copying", "lstm", 200, CHANCE) + runs("copying", "lstm", 200,
+     [0.3, 0.31, 0.29, 0.3, 0.3], options={"chrono": 300}) + runs("copying", "ssm", 200, RECALLED),
+     "copying-classic-baseline", "confirmed"),
     # 2: a control's diverged seeds count as not solved: 3 of 5 does not show that it solves more often than 0 of 5?
     ("2-vanished-seeds-count", runs("copying", "ssm", 100, [1.0, 1.0, 1.0, None, None]) + runs("copying", "lstm", 100,
      CHANCE), "copying-lti-solves", "unclear"),
