@@ -325,18 +325,23 @@ def judge_stays_at_baseline(claim: Claim, cells: list[Cell]) -> Judgement:
     return _finish(claim, confirms, contradicts, reasons, used, needed, _gain_effect(subjects))
 
 
+def _learned(cells: Sequence[Cell], band: float) -> float:
+    """p that the model's gain over the baseline is past the band: one-sided t tests, one per length, combined
+    by Fisher's method."""
+    return sig.combine([sig.mean_test(c.gains(), band, greater=True) for c in cells])
+
+
 def judge_learns(claim: Claim, cells: list[Cell]) -> Judgement:
     subjects = _models(cells, claim.subject)
     if not subjects:
         return not_measured(f"no {claim.subject.name} in the claim's range")
     confirms, contradicts, reasons, used, needed = [], [], [], [], []
     for model, at in subjects.items():
-        gains = {n: c.gains() for n, c in at.items()}
         done = {n: c.gains(finished_only=True) for n, c in at.items()}
-        confirms.append(sig.combine([sig.mean_test(g, claim.band, greater=True) for g in gains.values()]))
+        confirms.append(_learned(list(at.values()), claim.band))
         contradicts.append(sig.combine([sig.within_test(g, -claim.band, claim.band) for g in done.values()
                                         if len(g) >= 2]) if any(len(g) >= 2 for g in done.values()) else 1.0)
-        pooled = [g for gs in gains.values() for g in gs]
+        pooled = [g for c in at.values() for g in c.gains()]
         mean, low, high = sig.mean_with_interval(pooled)
         reasons.append(f"{model} gains {mean:.2g} [{low:.2g}, {high:.2g}] of the way past the baseline (band "
                        f"±{claim.band:g})")  # fmt: skip
@@ -477,11 +482,6 @@ def judge_faster(claim: Claim, cells: list[Cell]) -> Judgement:
     weakest = int(np.argmax(confirms))
     return _finish(claim, confirms, contradicts, reasons, used, needed,
                    (effects[weakest], "log10 of the rival's steps to solve over the subject's"))  # fmt: skip
-
-
-def _learned(cells: Sequence[Cell], band: float) -> float:
-    """p that the model's gain over the baseline is past the band, at each of its lengths (Holm)."""
-    return sig.combine([sig.mean_test(c.gains(), band, greater=True) for c in cells])
 
 
 def _log_steps(cell: Cell) -> list[float]:
