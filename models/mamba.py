@@ -90,6 +90,21 @@ class MambaOptions:
             raise ValueError(f"mamba option path must be one of {', '.join(PATHS)}; got {self.path!r}")
 
 
+def causal_conv(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """``conv`` (depthwise, kernel K) applied causally along time: (B, L, C) -> (B, L, C), zeros before step 0.
+
+    As K shifted multiply-adds in the (B, L, C) layout rather than ``conv`` itself: the depthwise Conv1d needs
+    (B, C, L), and on the 2-core CPU, with the SiLU and the gate that follow, the two transposes and the
+    convolution took 1.7x (one thread) and 1.4x (two) as long as this, forward and backward, at (8, 1024, 62)."""
+    steps, kernel = x.shape[1], conv.kernel_size[0]
+    padded = F.pad(x, (0, 0, kernel - 1, 0))  # (B, K - 1 + L, C): left only
+    weight = rearrange(conv.weight, "c 1 k -> k c")  # (K, C)
+    y = torch.addcmul(conv.bias, padded[:, kernel - 1 :], weight[-1])  # (B, L, C): the current step's tap
+    for k in range(kernel - 1):
+        y = y.addcmul_(padded[:, k : k + steps], weight[k])  # step t - (K - 1 - k)
+    return y
+
+
 def inverse_softplus(y: torch.Tensor) -> torch.Tensor:
     """x with softplus(x) = y, for y > 0: y + log(1 - exp(-y))."""
     return y + torch.log(-torch.expm1(-y))
@@ -124,8 +139,7 @@ class MambaMixer(nn.Module):
 
     def convolve(self, x: torch.Tensor) -> torch.Tensor:
         """The causal depthwise convolution: (B, L, I) -> (B, L, I), step t seeing steps t - K + 1 .. t."""
-        x = F.pad(rearrange(x, "b l i -> b i l"), (self.conv_size - 1, 0))  # (B, I, K - 1 + L): left only
-        return rearrange(self.conv(x), "b i l -> b l i")  # (B, L, I)
+        return causal_conv(x, self.conv)
 
     def selective_scan(self, x: torch.Tensor) -> torch.Tensor:
         """S6 over the whole sequence: (B, L, I) -> (B, L, I)."""

@@ -45,7 +45,7 @@ from einops import rearrange
 from torch import nn
 
 from models.base import implementation, no_weight_decay, step_blocks
-from models.mamba import inverse_softplus
+from models.mamba import causal_conv, inverse_softplus
 from models.scan import at_least_fp32
 
 PATHS = ("chunked", "recurrence")
@@ -137,8 +137,7 @@ class Mamba2Mixer(nn.Module):
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         z, xbc, dt = self.in_proj(h).split([self.inner, self.inner + 2 * self.state_size, self.heads], dim=-1)
-        xbc = F.pad(rearrange(xbc, "b l c -> b c l"), (self.conv_size - 1, 0))  # (B, I + 2N, K - 1 + L)
-        xbc = F.silu(rearrange(self.conv(xbc), "b c l -> b l c"))  # (B, L, I + 2N)
+        xbc = F.silu(causal_conv(xbc, self.conv))  # (B, L, I + 2N)
         with torch.autocast(h.device.type, enabled=False):  # fp32 under bf16 autocast: decays multiply over time
             x, b, c = at_least_fp32(xbc).split([self.inner, self.state_size, self.state_size], dim=-1)
             x = rearrange(F.pad(x, (0, self.padded)), "b l (h p) -> b l h p", h=self.heads)  # (B, L, H, P)
