@@ -168,7 +168,9 @@ class MambaMixer(nn.Module):
     def selection(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Delta, B and C from the input: (..., I) -> (..., I), (..., N), (..., N)."""
         dt, b, c = self.x_proj(x).split([self.rank, self.state_size, self.state_size], dim=-1)
-        return F.softplus(self.dt_proj(dt)), b, c
+        # dt contiguous: dt_proj's weight gradient, a product over B L of a strided (..., R) slice, ran about 1.4x
+        # slower on the CPU than copying the slice first.
+        return F.softplus(self.dt_proj(dt.contiguous())), b, c
 
     def init_state(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The conv's last K - 1 inputs, (B, I, K - 1), and h, (B, I, N): zeros, as the forward's padding."""
