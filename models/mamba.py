@@ -101,7 +101,7 @@ def causal_conv(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
     weight = rearrange(conv.weight, "c 1 k -> k c")  # (K, C)
     y = torch.addcmul(conv.bias, padded[:, kernel - 1 :], weight[-1])  # (B, L, C): the current step's tap
     for k in range(kernel - 1):
-        y = y.addcmul_(padded[:, k : k + steps], weight[k])  # step t - (K - 1 - k)
+        y.addcmul_(padded[:, k : k + steps], weight[k])  # step t - (K - 1 - k)
     return y
 
 

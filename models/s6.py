@@ -39,8 +39,9 @@ from einops import rearrange
 # 256 steps (2M elements at 20k parameters), and no faster with smaller ones.
 CHUNK_ELEMENTS = 2**19
 
-# exp(Delta A) is computed as 2^(Delta A log2 e): torch's exp2 ran twice as fast as its exp on that CPU, and exp
-# was the core's costliest operation (it runs twice, forward and rebuild).
+# exp(Delta A) is computed as 2^(Delta A log2 e): on that CPU, over one chunk's (66, 8, 62, 16) fp32 tensor on one
+# thread, torch's exp2 took 281 us against exp's 547, and exp was the core's costliest operation (it runs twice,
+# forward and rebuild).
 LOG2_E = 1 / math.log(2)
 
 
